@@ -1,0 +1,153 @@
+// Configuration model: plain values produced by the loader (config/loader.hpp)
+// and consumed by the process layer. Nothing here owns a runtime resource.
+// Field defaults are supervisord 4.2.5's defaults.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sup::config {
+
+enum class AutoRestart { False, Unexpected, True };
+
+// A log destination as supervisord understands stdout_logfile/stderr_logfile.
+struct LogTarget {
+  enum class Kind { None, Auto, File, Syslog };
+  Kind kind = Kind::Auto;
+  std::string path;  // Kind::File: expanded absolute or given path; Kind::Auto: filled in when the group is added
+  std::int64_t maxbytes = 50 * 1024 * 1024;
+  int backups = 10;
+  std::int64_t capture_maxbytes = 0;
+  bool events_enabled = false;
+  bool syslog = false;
+  bool operator==(const LogTarget&) const = default;
+};
+
+// One process after numprocs expansion (supervisord's ProcessConfig).
+struct ProcessConfig {
+  std::string name;          // process_name after expansion
+  std::string group;         // group name (program name, or [group:x] name)
+  std::string program;       // the [program:x] section name's x
+  std::string command;       // command after expansion, unsplit (for getAllConfigInfo)
+  std::vector<std::string> argv;  // command split shell-like; argv[0] as written
+  int priority = 999;
+  bool autostart = true;
+  AutoRestart autorestart = AutoRestart::Unexpected;
+  int startsecs = 1;
+  int startretries = 3;
+  std::vector<int> exitcodes{0};
+  int stopsignal = 15;  // SIGTERM
+  int stopwaitsecs = 10;
+  bool stopasgroup = false;
+  bool killasgroup = false;
+  std::optional<uid_t> uid;      // user= resolved
+  std::optional<gid_t> gid;      // primary group of user=
+  std::string user;              // user= as written (name), empty if unset
+  bool redirect_stderr = false;
+  LogTarget stdout_log;
+  LogTarget stderr_log;
+  // environment= of the program, layered over [supervisord] environment=,
+  // layered over the daemon's own environment when spawning.
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::string directory;         // empty: inherit
+  std::optional<mode_t> umask;   // unset: inherit
+  std::string serverurl = "AUTO";
+  // Options beyond supervisord (issues 5, 6) are added here as they land.
+  std::map<std::string, std::string> extra;  // unrecognised keys, kept verbatim
+
+  bool operator==(const ProcessConfig&) const = default;
+};
+
+// A process group: a [program:x] (homogeneous, numprocs processes) or a
+// [group:x] (heterogeneous, several programs).
+enum class GroupKind { Program, EventListener, FcgiProgram };
+
+struct GroupConfig {
+  std::string name;
+  int priority = 999;
+  bool heterogeneous = false;
+  std::vector<ProcessConfig> processes;  // in config order
+  // Where the group came from: [program:x]/[group:x] (Program),
+  // [eventlistener:x] or [fcgi-program:x]. fcgi socket options are in each
+  // ProcessConfig.extra ("socket", "socket_backlog", "socket_owner", "socket_mode").
+  GroupKind kind = GroupKind::Program;
+  // [eventlistener:x] only: events= (upper-cased, first-seen order), buffer_size=, result_handler=.
+  std::vector<std::string> events;
+  int buffer_size = 10;
+  std::string result_handler;
+  bool operator==(const GroupConfig&) const = default;
+};
+
+struct HttpServerConfig {
+  enum class Kind { Unix, Inet };
+  Kind kind = Kind::Unix;
+  std::string section;     // "unix_http_server" or "inet_http_server"
+  std::string file;        // unix: socket path
+  mode_t chmod = 0700;     // unix
+  std::optional<uid_t> chown_uid;  // unix
+  std::optional<gid_t> chown_gid;
+  std::string host;        // inet: host part ("" or "*" = all interfaces)
+  int port = 0;            // inet
+  std::string username;
+  std::string password;    // plain or {SHA}hex
+  bool operator==(const HttpServerConfig&) const = default;
+};
+
+struct CtlConfig {
+  std::string serverurl = "http://localhost:9001";
+  std::string username;
+  std::string password;
+  std::string prompt = "supervisor";
+  std::string history_file;
+};
+
+struct SupervisordConfig {
+  std::string logfile = "supervisord.log";  // "syslog" allowed; else made absolute against the cwd by the loader
+  std::int64_t logfile_maxbytes = 50 * 1024 * 1024;
+  int logfile_backups = 10;
+  int loglevel = 20;  // supervisord numeric levels: critical 50, error 40, warn 30, info 20, debug 10, trace 5, blather 3
+  std::string pidfile = "supervisord.pid";  // made absolute against the cwd by the loader
+  mode_t umask = 022;
+  bool nodaemon = false;
+  bool silent = false;
+  long minfds = 1024;
+  long minprocs = 200;
+  bool nocleanup = false;
+  std::string childlogdir = "/tmp";
+  std::string user;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::string directory;
+  bool strip_ansi = false;
+  std::string identifier = "supervisor";
+  std::vector<std::pair<std::string, std::string>> environment;
+};
+
+// An [rpcinterface:x] section. Only supervisord's own factory
+// (supervisor.rpcinterface:make_main_rpcinterface) can be served; the loader
+// warns about others.
+struct RpcInterfaceConfig {
+  std::string name;     // x: the XML-RPC namespace
+  std::string factory;  // supervisor.rpcinterface_factory
+  std::map<std::string, std::string> extras;  // other keys, expanded
+  bool operator==(const RpcInterfaceConfig&) const = default;
+};
+
+// Everything a configuration file (and its includes) says.
+struct Config {
+  std::string path;  // absolute path of the main file
+  SupervisordConfig supervisord;
+  std::vector<GroupConfig> groups;       // sorted by (priority, name)
+  std::vector<HttpServerConfig> servers;  // unix first, then inet
+  CtlConfig ctl;
+  std::vector<RpcInterfaceConfig> rpcinterfaces;  // in file order
+  std::vector<std::string> included_files;  // for diagnostics
+  std::vector<std::string> warnings;        // e.g. "No file matches via include ..."
+};
+
+}  // namespace sup::config

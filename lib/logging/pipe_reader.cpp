@@ -1,0 +1,134 @@
+#include "logging/pipe_reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <array>
+#include <cerrno>
+
+namespace sup::logging {
+namespace {
+
+constexpr std::size_t kChunk = 128 * 1024;        // supervisord's read size
+constexpr std::size_t kBurst = 1024 * 1024;       // then let other handlers run
+
+// One buffer for all readers: the daemon is single-threaded and callbacks
+// get a view that is only valid during the call.
+char* shared_buffer() {
+  thread_local std::array<char, kChunk> buffer;
+  return buffer.data();
+}
+
+}  // namespace
+
+struct PipeReader::Impl {
+  Impl(boost::asio::io_context& io, int fd, DataCallback data, EofCallback eof)
+      : io(io), sd(io), on_data(std::make_shared<const DataCallback>(std::move(data))), on_eof(std::move(eof)) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    boost::system::error_code ec;
+    sd.assign(fd, ec);
+    if (ec) {
+      // Cannot watch it: report EOF from the loop, as for any dead pipe.
+      ::close(fd);
+      is_open = false;
+      std::weak_ptr<char> w = alive;
+      boost::asio::post(io, [this, w] {
+        if (w.expired()) return;
+        if (EofCallback cb = std::move(on_eof)) cb();
+      });
+      return;
+    }
+    arm();
+  }
+
+  ~Impl() { shutdown(); }
+
+  // Only after read() said EAGAIN: asio registers descriptors edge-triggered,
+  // so waiting with unread data left could wait forever.
+  void arm() {
+    std::weak_ptr<char> w = alive;
+    sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                  [this, w](const boost::system::error_code& ec) {
+                    if (w.expired() || !is_open || ec == boost::asio::error::operation_aborted) return;
+                    // Other errors (e.g. a descriptor epoll cannot watch): try reading anyway.
+                    on_ready(static_cast<bool>(ec));
+                  });
+  }
+
+  void on_ready(bool wait_failed) {
+    std::weak_ptr<char> w = alive;
+    std::size_t burst = 0;
+    char* buf = shared_buffer();
+    while (true) {
+      ssize_t n = ::read(sd.native_handle(), buf, kChunk);
+      if (n > 0) {
+        bytes += static_cast<std::uint64_t>(n);
+        // A local copy: the callback may destroy this reader (and on_data).
+        std::shared_ptr<const DataCallback> cb = on_data;
+        (*cb)(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (w.expired() || !is_open) return;  // the callback closed or destroyed us
+        burst += static_cast<std::size_t>(n);
+        if (burst >= kBurst) {
+          boost::asio::post(io, [this, w] {
+            if (!w.expired() && is_open) on_ready(false);
+          });
+          return;
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !wait_failed) {
+        arm();
+        return;
+      }
+      // n == 0: every writer closed the pipe and it is empty. Read errors
+      // (EIO...) end the stream the same way.
+      finish();
+      return;
+    }
+  }
+
+  void finish() {
+    shutdown();
+    if (EofCallback cb = std::move(on_eof)) cb();  // may destroy *this: nothing after
+  }
+
+  void shutdown() {
+    if (!is_open && !sd.is_open()) return;
+    is_open = false;
+    boost::system::error_code ignored;
+    sd.cancel(ignored);
+    sd.close(ignored);
+  }
+
+  boost::asio::io_context& io;
+  boost::asio::posix::stream_descriptor sd;
+  std::shared_ptr<const DataCallback> on_data;
+  EofCallback on_eof;
+  bool is_open = true;
+  std::uint64_t bytes = 0;
+  // Handlers hold a weak_ptr to this token: expired means *this is gone.
+  std::shared_ptr<char> alive = std::make_shared<char>();
+};
+
+PipeReader::PipeReader(boost::asio::io_context& io, int fd, DataCallback on_data, EofCallback on_eof)
+    : impl_(std::make_unique<Impl>(io, fd, std::move(on_data), std::move(on_eof))) {}
+
+PipeReader::PipeReader(boost::asio::io_context& io, UniqueFd fd, DataCallback on_data, EofCallback on_eof)
+    : PipeReader(io, fd.release(), std::move(on_data), std::move(on_eof)) {}
+
+PipeReader::~PipeReader() = default;
+
+void PipeReader::close() { impl_->shutdown(); }
+
+bool PipeReader::open() const { return impl_->is_open; }
+
+std::uint64_t PipeReader::bytes_read() const { return impl_->bytes; }
+
+}  // namespace sup::logging

@@ -1,0 +1,144 @@
+// Process: one supervised process and supervisord's state machine for it.
+//
+// Event driven: every event (spawn result, exit, timer expiry, control
+// request) ends in transition(), which does what supervisord's per-pass
+// transition() would do and arms the one timer for the state's next
+// deadline (startsecs, backoff delay, stopwaitsecs). Nothing polls.
+// set_state() is the only writer of state_. Event-loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+#include "process/runtime.hpp"
+#include "process/state.hpp"
+
+namespace sup {
+
+namespace logging {
+class ChannelLog;
+}
+
+class Process;
+
+// What a process needs from its owner (the Supervisor).
+class ProcessHost {
+ public:
+  virtual ~ProcessHost() = default;
+  // False while the daemon shuts down or restarts: nothing is (re)started then.
+  virtual bool may_start() const = 0;
+  // The environment a child starts from: the daemon's, then [supervisord]
+  // environment=, then SUPERVISOR_* variables (the process adds its own).
+  virtual std::vector<std::pair<std::string, std::string>> base_environment(const Process&) const = 0;
+  // Value for SUPERVISOR_SERVER_URL when serverurl=AUTO ("" = none).
+  virtual std::string auto_server_url() const = 0;
+  virtual void on_state_change(Process& p, ProcessState from, ProcessState to) = 0;
+  virtual void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) = 0;
+};
+
+// Decoded wait status.
+struct ExitStatus {
+  int code = 0;       // exit code, or -1 when killed by a signal (supervisord's convention)
+  int signal = 0;     // terminating signal, 0 if exited
+  bool core = false;
+  static ExitStatus from_wait_status(int status);
+  // "exit status 3" / "terminated by SIGTERM" / "terminated by SIGSEGV (core dumped)"
+  std::string describe() const;
+};
+
+std::string signal_name(int sig);  // "SIGTERM"; "signal 77" for unknown numbers
+
+class Process {
+ public:
+  Process(config::ProcessConfig config, Runtime& rt, ProcessHost& host);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  const config::ProcessConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  const std::string& group() const { return config_.group; }
+  // "group:name", or "name" when both are the same.
+  std::string namespec() const;
+
+  ProcessState state() const { return state_; }
+  pid_t pid() const { return pid_; }
+  double laststart() const { return laststart_; }  // epoch seconds, 0 if never started
+  double laststop() const { return laststop_; }
+  const std::string& spawnerr() const { return spawnerr_; }
+  int exitstatus() const { return exitstatus_; }
+  int backoff() const { return backoff_; }
+
+  // Output logs (created by the owner when the group is added; may be null).
+  void set_logs(std::unique_ptr<logging::ChannelLog> out, std::unique_ptr<logging::ChannelLog> err);
+  logging::ChannelLog* stdout_log() const { return stdout_log_.get(); }
+  logging::ChannelLog* stderr_log() const { return stderr_log_.get(); }
+
+  // Checks that the command can be found and executed, as startProcess does
+  // before spawning. Returns "" or supervisord's message
+  // ("can't find command 'x'", "command at 'x' is not executable").
+  struct CommandCheck {
+    enum class Kind { Ok, NotFound, NotExecutable, NoPermission } kind = Kind::Ok;
+    std::string filename;
+    std::string message;
+  };
+  CommandCheck check_command() const;
+
+  // Runs supervisord's transition for the current state (autostart,
+  // autorestart, backoff retry, promotion, give-up).
+  void transition();
+  // Start request (startProcess, or autostart). Callers check the state.
+  void spawn();
+  // Stop request: stopsignal now, SIGKILL after stopwaitsecs.
+  // Returns "" or an error message (supervisord's FAILED text).
+  std::string stop(const std::string& why = "stop requested");
+  // Sends sig to the process. Returns "" or an error message.
+  std::string signal(int sig);
+  // BACKOFF -> FATAL (shutdown of a group, or retries exhausted).
+  void give_up();
+  // Called by the reaper.
+  void on_exit(int wait_status);
+  // Writes to the child's stdin. Returns false when stdin is closed.
+  bool write_stdin(const std::string& data);
+  bool has_stdin() const { return stdin_fd_.valid(); }
+
+ private:
+  void set_state(ProcessState to, const std::string& why);
+  void arm_timer_for_state();
+  void on_timer();
+  void record_spawnerr(const std::string& msg);
+  std::string kill_with(int sig, const std::string& why);
+  std::vector<std::string> build_env() const;
+
+  config::ProcessConfig config_;
+  Runtime& rt_;
+  ProcessHost& host_;
+
+  ProcessState state_ = ProcessState::Stopped;
+  pid_t pid_ = 0;
+  double laststart_ = 0;       // wall clock, for getProcessInfo
+  double laststop_ = 0;
+  TimePoint started_at_{};     // steady clock, for startsecs
+  TimePoint delay_{};          // backoff retry time or SIGKILL deadline
+  int backoff_ = 0;
+  std::string spawnerr_;
+  int exitstatus_ = 0;
+  bool exit_expected_ = true;  // of the last exit from RUNNING
+  std::unique_ptr<Timer> timer_;
+
+  UniqueFd stdin_fd_;
+  std::unique_ptr<logging::ChannelLog> stdout_log_;
+  std::unique_ptr<logging::ChannelLog> stderr_log_;
+  // Output watches of this and earlier spawns; each lives until its pipe's
+  // EOF, so output written after an exit (or by grandchildren) is kept.
+  std::vector<std::unique_ptr<OutputWatch>> watches_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sup

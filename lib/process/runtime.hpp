@@ -1,0 +1,59 @@
+// Runtime: the operating-system seam of the process layer (clock, timers,
+// spawning, signalling, watching output pipes). The daemon uses AsioRuntime
+// (process/asio_runtime.hpp); state-machine tests use a fake with a manual
+// clock and no forking.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "spawn/spawn_spec.hpp"
+#include "util/result.hpp"
+
+namespace sup {
+
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+using Duration = std::chrono::milliseconds;
+
+// A one-shot timer. Re-arming cancels the previous deadline; destroying it
+// cancels it. The callback runs on the event loop, never inside arm().
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  virtual void arm(Duration after, std::function<void()> fire) = 0;
+  virtual void cancel() = 0;
+  virtual bool armed() const = 0;
+};
+
+// Watches an output pipe until EOF; destroying it stops watching.
+class OutputWatch {
+ public:
+  virtual ~OutputWatch() = default;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual TimePoint now() const = 0;
+  virtual double wall_time() const = 0;  // seconds since the epoch
+  virtual std::unique_ptr<Timer> make_timer() = 0;
+  // Runs fn on the event loop soon (never synchronously).
+  virtual void post(std::function<void()> fn) = 0;
+  // Spawns a child. An error is supervisord's spawnerr text for failures
+  // detected before the child exists (e.g. fork failure, too many files).
+  virtual Result<SpawnedChild> spawn(const SpawnSpec& spec) = 0;
+  // kill(pid, sig), or kill(-pid, sig) for the process group. Returns 0 or errno.
+  virtual int kill(pid_t pid, int sig, bool group) = 0;
+  // Watches fd (takes ownership); on_data gets every byte, on_eof once.
+  virtual std::unique_ptr<OutputWatch> watch_output(UniqueFd fd,
+                                                    std::function<void(std::string_view)> on_data,
+                                                    std::function<void()> on_eof) = 0;
+};
+
+}  // namespace sup

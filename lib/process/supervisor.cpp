@@ -1,0 +1,297 @@
+#include "process/supervisor.hpp"
+
+#include <algorithm>
+
+#include "config/diff.hpp"
+#include "logging/child_log.hpp"
+#include "logging/daemon_log.hpp"
+
+namespace sup {
+
+Process* ProcessGroup::find(const std::string& name) const {
+  for (const auto& p : processes_)
+    if (p->name() == name) return p.get();
+  return nullptr;
+}
+
+void ProcessGroup::stop_all(const std::string& why) {
+  // Descending priority: the reverse of start order.
+  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) {
+    Process& p = **it;
+    switch (p.state()) {
+      case ProcessState::Running:
+      case ProcessState::Starting:
+        p.stop(why);  // -> STOPPING
+        break;
+      case ProcessState::Backoff:
+        p.give_up();  // BACKOFF -> FATAL
+        log::info("gave up: {} entered FATAL state ({})", p.name(), why);
+        break;
+      case ProcessState::Stopped:
+      case ProcessState::Stopping:
+      case ProcessState::Exited:
+      case ProcessState::Fatal:
+      case ProcessState::Unknown:
+        break;
+    }
+  }
+}
+
+std::vector<Process*> ProcessGroup::unstopped() const {
+  std::vector<Process*> out;
+  for (const auto& p : processes_)
+    if (!is_stopped_state(p->state())) out.push_back(p.get());
+  return out;
+}
+
+Supervisor::Supervisor(Runtime& rt, config::Config config,
+                       std::vector<std::pair<std::string, std::string>> env)
+    : rt_(rt), config_(std::move(config)), env_(std::move(env)) {
+  // [supervisord] environment= is layered over the daemon's own environment.
+  for (const auto& [k, v] : config_.supervisord.environment) {
+    auto it = std::find_if(env_.begin(), env_.end(), [&](const auto& p) { return p.first == k; });
+    if (it != env_.end())
+      it->second = v;
+    else
+      env_.emplace_back(k, v);
+  }
+}
+
+Supervisor::~Supervisor() {
+  // Processes must not call back into a half-destroyed supervisor.
+  listeners_.clear();
+  groups_.clear();
+}
+
+void Supervisor::sort_groups() {
+  std::stable_sort(groups_.begin(), groups_.end(), [](const auto& a, const auto& b) {
+    if (a->priority() != b->priority()) return a->priority() < b->priority();
+    return a->name() < b->name();
+  });
+}
+
+std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& gc) {
+  auto group = std::make_unique<ProcessGroup>(gc);
+  for (const auto& pc : gc.processes) {
+    auto proc = std::make_unique<Process>(pc, rt_, *this);
+    auto make_log = [&](const config::LogTarget& target, const char* channel)
+        -> std::unique_ptr<logging::ChannelLog> {
+      config::LogTarget t = target;
+      if (t.kind == config::LogTarget::Kind::Auto) {
+        t.kind = config::LogTarget::Kind::File;
+        t.path = logging::make_auto_log_path(config_.supervisord.childlogdir, pc.name, channel,
+                                             config_.supervisord.identifier);
+      }
+      return std::make_unique<logging::ChannelLog>(t, pc.name, channel,
+                                                   config_.supervisord.strip_ansi);
+    };
+    auto out = make_log(pc.stdout_log, "stdout");
+    std::unique_ptr<logging::ChannelLog> err;
+    if (!pc.redirect_stderr) err = make_log(pc.stderr_log, "stderr");
+    proc->set_logs(std::move(out), std::move(err));
+    group->processes().push_back(std::move(proc));
+  }
+  std::stable_sort(group->processes().begin(), group->processes().end(),
+                   [](const auto& a, const auto& b) {
+                     if (a->config().priority != b->config().priority)
+                       return a->config().priority < b->config().priority;
+                     return a->name() < b->name();
+                   });
+  return group;
+}
+
+void Supervisor::start() {
+  for (const auto& gc : config_.groups) {
+    if (find_group(gc.name)) continue;
+    groups_.push_back(make_group(gc));
+    log::info("added process group {}", gc.name);
+  }
+  sort_groups();
+  // Autostart in priority order (lower first, within and across groups).
+  for (const auto& g : groups_)
+    for (const auto& p : g->processes()) p->transition();
+}
+
+ProcessGroup* Supervisor::find_group(const std::string& name) const {
+  for (const auto& g : groups_)
+    if (g->name() == name) return g.get();
+  return nullptr;
+}
+
+Process* Supervisor::find_process(const std::string& namespec) const {
+  auto colon = namespec.find(':');
+  if (colon == std::string::npos) {
+    ProcessGroup* g = find_group(namespec);
+    return g ? g->find(namespec) : nullptr;
+  }
+  ProcessGroup* g = find_group(namespec.substr(0, colon));
+  return g ? g->find(namespec.substr(colon + 1)) : nullptr;
+}
+
+std::vector<Process*> Supervisor::all_processes_by_name() const {
+  std::vector<Process*> all;
+  for (const auto& g : groups_)
+    for (const auto& p : g->processes()) all.push_back(p.get());
+  std::sort(all.begin(), all.end(), [](const Process* a, const Process* b) {
+    if (a->group() != b->group()) return a->group() < b->group();
+    return a->name() < b->name();
+  });
+  return all;
+}
+
+void Supervisor::shutdown(std::function<void()> done) { begin_stop(SupervisorState::Shutdown, std::move(done)); }
+void Supervisor::restart(std::function<void()> done) { begin_stop(SupervisorState::Restarting, std::move(done)); }
+
+void Supervisor::begin_stop(SupervisorState mood, std::function<void()> done) {
+  if (mood_ == SupervisorState::Shutdown) return;  // already shutting down: ignore
+  bool already_stopping = mood_ == SupervisorState::Restarting;
+  mood_ = mood;
+  stop_done_ = std::move(done);
+  if (already_stopping) return;  // the stop in progress continues, with the new outcome
+  stop_queue_.clear();
+  for (const auto& g : groups_) stop_queue_.push_back(g->name());  // ascending: back is stopped first
+  advance_stop();
+}
+
+void Supervisor::advance_stop() {
+  if (mood_ == SupervisorState::Running || advancing_) return;
+  advancing_ = true;
+  const char* why = mood_ == SupervisorState::Shutdown ? "supervisord shutting down"
+                                                        : "supervisord restarting";
+  while (!stop_queue_.empty()) {
+    ProcessGroup* g = find_group(stop_queue_.back());
+    if (!g) {
+      stop_queue_.pop_back();
+      continue;
+    }
+    g->stop_all(why);
+    auto left = g->unstopped();
+    if (!left.empty()) {
+      std::string names;
+      for (auto* p : left) names += (names.empty() ? "" : ", ") + p->name();
+      if (names != waiting_logged_) {
+        log::info("waiting for {} to die", names);
+        waiting_logged_ = names;
+      }
+      advancing_ = false;
+      return;
+    }
+    stop_queue_.pop_back();
+  }
+  // Groups added while stopping, or processes restarted meanwhile, are stopped too.
+  for (const auto& g : groups_) {
+    if (!g->unstopped().empty()) {
+      stop_queue_.push_back(g->name());
+      advancing_ = false;
+      advance_stop();
+      return;
+    }
+  }
+  advancing_ = false;
+  if (stop_done_ && !stop_done_posted_) {
+    stop_done_posted_ = true;
+    rt_.post([this] {
+      stop_done_posted_ = false;
+      auto done = std::move(stop_done_);
+      stop_done_ = nullptr;
+      if (done) done();
+    });
+  }
+}
+
+void Supervisor::on_child_exit(pid_t pid, int wait_status) {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) {
+    log::info("reaped unknown pid {} ({})", pid, ExitStatus::from_wait_status(wait_status).describe());
+    return;
+  }
+  Process* p = it->second;
+  p->on_exit(wait_status);
+}
+
+config::ConfigDiff Supervisor::reload_config(config::Config fresh) {
+  std::vector<config::GroupConfig> active;
+  for (const auto& g : groups_) active.push_back(g->config());
+  config::ConfigDiff diff = config::diff_groups(active, fresh.groups);
+  // Only the group definitions are taken from a reread; [supervisord] settings
+  // need a restart, as with supervisord.
+  config_.groups = std::move(fresh.groups);
+  return diff;
+}
+
+Supervisor::AddResult Supervisor::add_group(const std::string& name) {
+  const config::GroupConfig* gc = nullptr;
+  for (const auto& c : config_.groups)
+    if (c.name == name) gc = &c;
+  if (!gc) return AddResult::NoSuchGroup;
+  if (find_group(name)) return AddResult::AlreadyAdded;
+  groups_.push_back(make_group(*gc));
+  sort_groups();
+  log::info("added process group {}", name);
+  if (ProcessGroup* g = find_group(name))
+    for (const auto& p : g->processes()) p->transition();
+  return AddResult::Added;
+}
+
+Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
+  auto it = std::find_if(groups_.begin(), groups_.end(), [&](const auto& g) { return g->name() == name; });
+  if (it == groups_.end()) return RemoveResult::NoSuchGroup;
+  if (!(*it)->unstopped().empty()) return RemoveResult::StillRunning;
+  for (const auto& p : (*it)->processes())
+    if (p->pid()) by_pid_.erase(p->pid());
+  groups_.erase(it);
+  log::info("removed process group {}", name);
+  return RemoveResult::Removed;
+}
+
+int Supervisor::subscribe(StateListener listener) {
+  int id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void Supervisor::unsubscribe(int id) { listeners_.erase(id); }
+
+void Supervisor::reopen_logs() {
+  for (const auto& g : groups_)
+    for (const auto& p : g->processes()) {
+      if (auto* l = p->stdout_log()) (void)l->reopen();
+      if (auto* l = p->stderr_log()) (void)l->reopen();
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> Supervisor::base_environment(const Process&) const {
+  return env_;
+}
+
+std::string Supervisor::auto_server_url() const {
+  for (const auto& s : config_.servers)
+    if (s.kind == config::HttpServerConfig::Kind::Unix) return "unix://" + s.file;
+  for (const auto& s : config_.servers)
+    if (s.kind == config::HttpServerConfig::Kind::Inet)
+      return "http://" + (s.host.empty() || s.host == "*" ? std::string("localhost") : s.host) + ":" +
+             std::to_string(s.port);
+  return "";
+}
+
+void Supervisor::on_state_change(Process& p, ProcessState from, ProcessState to) {
+  // Listeners may unsubscribe (or subscribe) while being called.
+  std::vector<int> ids;
+  ids.reserve(listeners_.size());
+  for (const auto& [id, fn] : listeners_) ids.push_back(id);
+  for (int id : ids) {
+    auto it = listeners_.find(id);
+    if (it != listeners_.end()) {
+      auto fn = it->second;  // copy: the listener may erase itself
+      fn(p, from, to);
+    }
+  }
+  if (mood_ != SupervisorState::Running && is_stopped_state(to)) advance_stop();
+}
+
+void Supervisor::on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) {
+  if (old_pid) by_pid_.erase(old_pid);
+  if (new_pid) by_pid_[new_pid] = &p;
+}
+
+}  // namespace sup

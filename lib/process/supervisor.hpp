@@ -1,0 +1,124 @@
+// Supervisor: the process groups, the daemon's mood, and the orchestration
+// of start-up, ordered shutdown/restart, reread/update. Owns every Process.
+// Event-loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/model.hpp"
+#include "process/process.hpp"
+#include "process/runtime.hpp"
+#include "process/state.hpp"
+
+namespace sup {
+
+namespace config {
+struct ConfigDiff;
+}
+
+class ProcessGroup {
+ public:
+  ProcessGroup(config::GroupConfig config) : config_(std::move(config)) {}
+  const config::GroupConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  int priority() const { return config_.priority; }
+  // Sorted by (priority, name).
+  std::vector<std::unique_ptr<Process>>& processes() { return processes_; }
+  const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
+  Process* find(const std::string& name) const;
+  // supervisord's group stop_all: RUNNING/STARTING -> STOPPING (descending
+  // priority), BACKOFF -> FATAL.
+  void stop_all(const std::string& why);
+  std::vector<Process*> unstopped() const;
+
+ private:
+  config::GroupConfig config_;
+  std::vector<std::unique_ptr<Process>> processes_;
+};
+
+class Supervisor : public ProcessHost {
+ public:
+  using StateListener = std::function<void(Process&, ProcessState from, ProcessState to)>;
+
+  // env: the daemon's environment (children inherit it).
+  Supervisor(Runtime& rt, config::Config config, std::vector<std::pair<std::string, std::string>> env);
+  ~Supervisor() override;
+
+  Runtime& runtime() { return rt_; }
+  const config::Config& config() const { return config_; }
+  SupervisorState mood() const { return mood_; }
+
+  // Adds every configured group and starts the autostart processes.
+  void start();
+
+  // Groups in (priority, name) order.
+  const std::vector<std::unique_ptr<ProcessGroup>>& groups() const { return groups_; }
+  ProcessGroup* find_group(const std::string& name) const;
+  // "group:name", or "name" for a process whose group has the same name.
+  Process* find_process(const std::string& namespec) const;
+  // Every process, sorted by (group name, process name) as getAllProcessInfo lists them.
+  std::vector<Process*> all_processes_by_name() const;
+
+  // Ordered stop of everything (descending priority, group by group), then
+  // done(). mood becomes Shutdown or Restarting. A shutdown request during a
+  // restart turns it into a shutdown; a restart request during a shutdown is ignored.
+  void shutdown(std::function<void()> done);
+  void restart(std::function<void()> done);
+
+  // Reaper entry point.
+  void on_child_exit(pid_t pid, int wait_status);
+
+  // reread: remember a freshly parsed configuration and report what differs
+  // from the active groups (added, changed, removed group names).
+  config::ConfigDiff reload_config(config::Config fresh);
+  // update/add: create the group from the last configuration read.
+  // Returns false when no such group is configured.
+  enum class AddResult { Added, AlreadyAdded, NoSuchGroup };
+  AddResult add_group(const std::string& name);
+  enum class RemoveResult { Removed, StillRunning, NoSuchGroup };
+  RemoveResult remove_group(const std::string& name);
+
+  int subscribe(StateListener listener);
+  void unsubscribe(int id);
+
+  // Reopens every child log (SIGUSR2).
+  void reopen_logs();
+
+  // ProcessHost
+  bool may_start() const override { return mood_ == SupervisorState::Running; }
+  std::vector<std::pair<std::string, std::string>> base_environment(const Process&) const override;
+  std::string auto_server_url() const override;
+  void on_state_change(Process& p, ProcessState from, ProcessState to) override;
+  void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) override;
+
+ private:
+  std::unique_ptr<ProcessGroup> make_group(const config::GroupConfig& gc);
+  void begin_stop(SupervisorState mood, std::function<void()> done);
+  void advance_stop();
+  void sort_groups();
+
+  Runtime& rt_;
+  config::Config config_;
+  std::vector<std::pair<std::string, std::string>> env_;
+  SupervisorState mood_ = SupervisorState::Running;
+  std::vector<std::unique_ptr<ProcessGroup>> groups_;
+  std::unordered_map<pid_t, Process*> by_pid_;
+  std::map<int, StateListener> listeners_;
+  int next_listener_ = 1;
+
+  // Ordered stop in progress: groups still to stop, last = next.
+  std::vector<std::string> stop_queue_;
+  std::function<void()> stop_done_;
+  bool stop_done_posted_ = false;
+  bool advancing_ = false;
+  std::string waiting_logged_;
+};
+
+}  // namespace sup

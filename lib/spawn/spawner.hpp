@@ -1,0 +1,17 @@
+// spawn_child: forks and executes a child as supervisord does (own process
+// group, pipes on 0/1/2, user, directory, umask, clean signal state, no
+// inherited descriptors beyond 0-2 and the passed ones). Built on
+// Boost.Process v1 with the workarounds of DEPENDENCIES.md section 2.
+#pragma once
+
+#include "spawn/spawn_spec.hpp"
+#include "util/result.hpp"
+
+namespace sup {
+
+// Errors are supervisord's spawnerr texts for failures before the child
+// exists. Failures inside the child (setuid, chdir, exec) are written to the
+// child's stderr as "supervisor: couldn't ..." and end it with status 127.
+Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& process_name);
+
+}  // namespace sup

@@ -1,0 +1,136 @@
+// What a child sees: its environment, its file descriptors, and where its
+// output goes.
+#include <map>
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "e2e/harness.hpp"
+
+using namespace e2e;
+
+TEST_CASE("the child environment carries SUPERVISOR_* variables and environment= values") {
+  TempDir dir;
+  Daemon d(dir, R"(
+[group:tools]
+programs=envdump
+
+[program:envdump]
+command=/usr/bin/env
+environment=GREETING="hello world",LIST="a,b",E2E_EMPTY=""
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/env.out
+)");
+  d.start();
+  REQUIRE(d.wait_state("tools:envdump", "EXITED"));
+  // The whole output is in the log once the process has exited and the pipe drained.
+  std::map<std::string, std::string> env;
+  REQUIRE(wait_until([&] {
+    env.clear();
+    for (const std::string& line : split_lines(read_file(dir.file("env.out")))) {
+      auto eq = line.find('=');
+      if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return env.count("SUPERVISOR_ENABLED") && env.count("GREETING");
+  }));
+  CHECK(env["SUPERVISOR_ENABLED"] == "1");
+  CHECK(env["SUPERVISOR_PROCESS_NAME"] == "envdump");
+  CHECK(env["SUPERVISOR_GROUP_NAME"] == "tools");
+  CHECK(env["SUPERVISOR_SERVER_URL"] == "unix://" + d.socket_path());
+  CHECK(env["GREETING"] == "hello world");
+  CHECK(env["LIST"] == "a,b");
+  CHECK(env.count("E2E_EMPTY") == 1);
+  CHECK(env["E2E_EMPTY"] == "");
+  // The daemon's own environment is inherited.
+  CHECK(env.count("PATH") == 1);
+}
+
+TEST_CASE("a child has no open file descriptors besides 0, 1 and 2") {
+  TempDir dir;
+  Daemon d(dir, R"(
+[program:fds]
+command=/bin/ls -l /proc/self/fd/
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/fds.out
+redirect_stderr=true
+)");
+  d.start();
+  REQUIRE(d.wait_state("fds", "EXITED"));
+  std::map<int, std::string> open_fds;
+  REQUIRE(wait_until([&] {
+    open_fds.clear();
+    for (const std::string& line : split_lines(read_file(dir.file("fds.out")))) {
+      // "lrwx------ 1 root root 64 Nov 23 10:51 3 -> socket:[1234]"
+      auto arrow = line.find(" -> ");
+      if (arrow == std::string::npos) continue;
+      auto space = line.rfind(' ', arrow - 1);
+      if (space == std::string::npos) continue;
+      open_fds[std::stoi(line.substr(space + 1, arrow - space - 1))] = line.substr(arrow + 4);
+    }
+    return open_fds.count(0) && open_fds.count(1) && open_fds.count(2);
+  }));
+  std::set<int> unexpected;
+  std::string described;
+  for (const auto& [fd, target] : open_fds) {
+    if (fd <= 2) continue;
+    // ls's own handle on the directory it lists.
+    if (target.rfind("/proc/", 0) == 0 && target.size() > 3 && target.compare(target.size() - 3, 3, "/fd") == 0)
+      continue;
+    unexpected.insert(fd);
+    described += " " + std::to_string(fd) + " -> " + target;
+  }
+  CHECK_MESSAGE(unexpected.empty(), "fds leaked into the child:" << described);
+}
+
+namespace {
+
+// Every byte value, several times over (more than one pipe buffer), and no
+// trailing newline.
+std::string binary_payload(char tag) {
+  std::string bytes;
+  for (int round = 0; round < 600; ++round)
+    for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
+  bytes += "end of ";
+  bytes.push_back(tag);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("child output lands in the log files byte for byte") {
+  TempDir dir;
+  const std::string out_bytes = binary_payload('O');
+  const std::string err_bytes = binary_payload('E');
+  write_file(dir.file("out.bin"), out_bytes);
+  write_file(dir.file("err.bin"), err_bytes);
+  Daemon d(dir, R"(
+[program:separate]
+command=/bin/sh -c 'cat @DIR@/out.bin; cat @DIR@/err.bin >&2; exec sleep 1000'
+startsecs=0
+stdout_logfile=@DIR@/separate.out
+stderr_logfile=@DIR@/separate.err
+
+[program:merged]
+command=/bin/sh -c 'cat @DIR@/out.bin; cat @DIR@/err.bin >&2; exec sleep 1000'
+startsecs=0
+stdout_logfile=@DIR@/merged.out
+stderr_logfile=@DIR@/merged.err
+redirect_stderr=true
+)");
+  d.start();
+  const std::string both = out_bytes + err_bytes;
+  auto settled = [&](const std::string& path, std::size_t size) {
+    return wait_until([&] { return read_file(path).size() >= size; });
+  };
+  CHECK(settled(dir.file("separate.out"), out_bytes.size()));
+  CHECK(settled(dir.file("separate.err"), err_bytes.size()));
+  CHECK(settled(dir.file("merged.out"), both.size()));
+  CHECK(read_file(dir.file("separate.out")) == out_bytes);
+  CHECK(read_file(dir.file("separate.err")) == err_bytes);
+  // One pipe: stdout then stderr, in the order written.
+  CHECK(read_file(dir.file("merged.out")) == both);
+  CHECK(read_file(dir.file("merged.err")).empty());
+  CHECK(str_field(d.process_info("merged"), "stderr_logfile") == "");
+}
