@@ -46,8 +46,10 @@ const char kUsage[] =
     "                             list of 'cumulative', 'calls', and/or 'callers',\n"
     "                             e.g. 'cumulative,callers')\n";
 
+const char* g_argv0 = "supervisord";
+
 int usage_error(const std::string& msg) {
-  std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", msg.c_str());
+  std::fprintf(stderr, "Error: %s\nFor help, use %s -h\n", msg.c_str(), g_argv0);
   return 2;
 }
 
@@ -62,6 +64,7 @@ std::string self_dir(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 0) g_argv0 = argv[0];
   po::options_description opts;
   opts.add_options()
       ("configuration,c", po::value<std::string>())
@@ -101,6 +104,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   sup::DaemonOptions o;
+  o.argv0 = g_argv0;
   if (vm.count("configuration")) {
     o.config_path = vm["configuration"].as<std::string>();
   } else {

@@ -34,6 +34,10 @@ extern char** environ;
 namespace sup {
 namespace {
 
+void usage_error(const std::string& argv0, const std::string& msg) {
+  std::fprintf(stderr, "Error: %s\nFor help, use %s -h\n", msg.c_str(), argv0.c_str());
+}
+
 std::vector<std::pair<std::string, std::string>> environment_list() {
   std::vector<std::pair<std::string, std::string>> env;
   for (char** e = environ; e && *e; ++e) {
@@ -431,11 +435,11 @@ void Daemon::stream_tail(const std::string& path, logging::ChannelLog* follow, s
 int Daemon::run() {
   config::SupervisordConfig& s = cfg_.supervisord;
   if (Status st = drop_privileges(s); !st) {
-    std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", st.error().c_str());
+    usage_error(opts_.argv0, st.error());
     return 2;
   }
   if (Status st = raise_limits(s); !st) {
-    std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", st.error().c_str());
+    usage_error(opts_.argv0, st.error());
     return 2;
   }
   ::umask(s.umask);
@@ -461,7 +465,7 @@ int Daemon::run() {
   for (const auto& f : cfg_.included_files) log::info("Included extra file \"{}\" during parsing", f);
 
   if (Status st = start_generation(); !st) {
-    std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", st.error().c_str());
+    usage_error(opts_.argv0, st.error());
     log::critical("{}", st.error());
     stop_generation();
     return 2;
@@ -527,11 +531,11 @@ int run_daemon(const DaemonOptions& options) {
   ::signal(SIGXFSZ, SIG_IGN);
   auto cfg = config::load_config(options.config_path, config::current_environment());
   if (!cfg) {
-    std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", cfg.error().c_str());
+    usage_error(options.argv0, cfg.error());
     return 2;
   }
   if (Status st = apply_overrides(options, cfg->supervisord); !st) {
-    std::fprintf(stderr, "Error: %s\nFor help, use supervisord -h\n", st.error().c_str());
+    usage_error(options.argv0, st.error());
     return 2;
   }
   boost::asio::io_context io(1);

@@ -13,6 +13,7 @@ namespace sup {
 // Command-line settings; each one set overrides the configuration file.
 struct DaemonOptions {
   std::string config_path;
+  std::string argv0 = "supervisord";  // for "For help, use <argv0> -h"
   std::optional<bool> nodaemon, silent, nocleanup, strip_ansi;
   std::optional<std::string> user, directory, logfile, pidfile, identifier, childlogdir;
   std::optional<std::string> umask, logfile_maxbytes, logfile_backups, loglevel, minfds, minprocs;
