@@ -58,6 +58,7 @@ Supervisor::Supervisor(Runtime& rt, config::Config config,
 }
 
 Supervisor::~Supervisor() {
+  *alive_ = false;
   // Processes must not call back into a half-destroyed supervisor.
   listeners_.clear();
   groups_.clear();
@@ -107,9 +108,30 @@ void Supervisor::start() {
     log::info("added process group {}", gc.name);
   }
   sort_groups();
-  // Autostart in priority order (lower first, within and across groups).
+  // Autostart in priority order (lower first, within and across groups), in
+  // batches so that the control socket keeps answering during a mass start.
+  autostart_queue_.clear();
   for (const auto& g : groups_)
-    for (const auto& p : g->processes()) p->transition();
+    for (const auto& p : g->processes()) autostart_queue_.push_back(g->name() + ":" + p->name());
+  autostart_step();
+}
+
+void Supervisor::autostart_step() {
+  constexpr int kBatch = 32;
+  int n = 0;
+  while (!autostart_queue_.empty() && n < kBatch) {
+    std::string spec = std::move(autostart_queue_.front());
+    autostart_queue_.pop_front();
+    if (Process* p = find_process(spec)) {
+      p->transition();
+      ++n;
+    }
+  }
+  if (autostart_queue_.empty()) return;
+  std::weak_ptr<bool> alive = alive_;
+  rt_.post([this, alive] {
+    if (auto a = alive.lock(); a && *a) autostart_step();
+  });
 }
 
 ProcessGroup* Supervisor::find_group(const std::string& name) const {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -103,6 +104,7 @@ class Supervisor : public ProcessHost {
   void begin_stop(SupervisorState mood, std::function<void()> done);
   void advance_stop();
   void sort_groups();
+  void autostart_step();
 
   Runtime& rt_;
   config::Config config_;
@@ -119,6 +121,9 @@ class Supervisor : public ProcessHost {
   bool stop_done_posted_ = false;
   bool advancing_ = false;
   std::string waiting_logged_;
+  // Processes still to be given their first transition by start().
+  std::deque<std::string> autostart_queue_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sup

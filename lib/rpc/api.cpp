@@ -394,6 +394,7 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
   struct Waiting {
     std::string group, name;
     Deferred check;
+    std::optional<Outcome> done;
   };
   auto results = std::make_shared<Array>();
   auto waiting = std::make_shared<std::vector<Waiting>>();
@@ -411,7 +412,7 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
     try {
       Res r = func(spec);
       if (auto* d = std::get_if<Deferred>(&r)) {
-        waiting->push_back({p->group(), p->name(), std::move(*d)});
+        waiting->push_back({p->group(), p->name(), std::move(*d), std::nullopt});
       } else if (auto* f = std::get_if<xmlrpc::Fault>(&r)) {
         entry(f->code, f->message);
       } else {
@@ -421,17 +422,20 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
       entry(e.fault.code, e.fault.message);
     }
   }
+  // Deferred entries are reported in process order once all are done, which
+  // is the order supervisord's polling produces when they finish together.
   Deferred all = [results, waiting]() -> std::optional<Outcome> {
-    for (auto it = waiting->begin(); it != waiting->end();) {
-      std::optional<Outcome> o = it->check();
-      if (!o) {
-        ++it;
-        continue;
-      }
+    bool pending = false;
+    for (auto& w : *waiting) {
+      if (!w.done) w.done = w.check();
+      if (!w.done) pending = true;
+    }
+    if (pending) return std::nullopt;
+    for (auto& w : *waiting) {
       Struct s;
-      s.emplace_back("name", it->name);
-      s.emplace_back("group", it->group);
-      if (auto* f = std::get_if<xmlrpc::Fault>(&*o)) {
+      s.emplace_back("name", w.name);
+      s.emplace_back("group", w.group);
+      if (auto* f = std::get_if<xmlrpc::Fault>(&*w.done)) {
         s.emplace_back("status", f->code);
         s.emplace_back("description", f->message);
       } else {
@@ -439,9 +443,8 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
         s.emplace_back("description", "OK");
       }
       results->push_back(Value(std::move(s)));
-      it = waiting->erase(it);
     }
-    if (!waiting->empty()) return std::nullopt;
+    waiting->clear();
     return Outcome(Value(*results));
   };
   if (waiting->empty()) return Value(*results);
