@@ -18,6 +18,7 @@
 #include "config/datatypes.hpp"
 #include "config/expand.hpp"
 #include "config/ini_reader.hpp"
+#include "sockets/address.hpp"
 
 extern char** environ;
 
@@ -54,11 +55,67 @@ const std::set<std::string>& known_program_keys() {
       "stdout_capture_maxbytes", "stdout_events_enabled", "stdout_syslog", "stderr_logfile",
       "stderr_logfile_maxbytes", "stderr_logfile_backups", "stderr_capture_maxbytes", "stderr_events_enabled",
       "stderr_syslog", "environment", "directory", "umask", "serverurl", "events", "buffer_size",
-      "result_handler", "socket", "socket_backlog", "socket_owner", "socket_mode"};
+      "result_handler", "socket", "socket_backlog", "socket_owner", "socket_mode",
+      // Issue 5 (beyond supervisord).
+      "restart_delay", "backoff", "backoff_max", "backoff_reset", "restart_limit", "healthcheck",
+      "healthcheck_interval", "healthcheck_timeout", "healthcheck_retries", "healthcheck_start_period",
+      "healthcheck_action", "ready", "watchdog_sec"};
   return keys;
 }
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// restart_limit=N/SECONDS, both positive.
+Result<std::pair<int, int>> parse_restart_limit(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return Error{"expected N/SECONDS, e.g. 5/60"};
+  auto n = parse_integer(s.substr(0, slash));
+  auto secs = parse_integer(s.substr(slash + 1));
+  if (!n || !secs) return Error{"expected N/SECONDS, e.g. 5/60"};
+  if (*n < 1 || *n > 1000000 || *secs < 1 || *secs > 100000000) return Error{"N and SECONDS must be positive"};
+  return std::pair<int, int>{static_cast<int>(*n), static_cast<int>(*secs)};
+}
+
+// "HOST:PORT" of a tcp:// or http:// health check.
+Status parse_host_port(std::string_view s, HealthCheck& hc) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return Error{"expected HOST:PORT"};
+  std::string host(s.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = parse_integer(s.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) return Error{"port must be 1-65535"};
+  hc.host = host;
+  hc.port = static_cast<int>(*port);
+  return {};
+}
+
+// healthcheck=http://HOST:PORT/PATH | tcp://HOST:PORT | exec:COMMAND ARGS
+Result<HealthCheck> parse_healthcheck(std::string_view s) {
+  HealthCheck hc;
+  hc.text = std::string(s);
+  if (s.rfind("http://", 0) == 0) {
+    hc.kind = HealthCheck::Kind::Http;
+    std::string_view rest = s.substr(7);
+    size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    hc.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (Status st = parse_host_port(authority, hc); !st) return Error{st.error()};
+  } else if (s.rfind("tcp://", 0) == 0) {
+    hc.kind = HealthCheck::Kind::Tcp;
+    std::string_view rest = s.substr(6);
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (Status st = parse_host_port(rest, hc); !st) return Error{st.error()};
+  } else if (s.rfind("exec:", 0) == 0) {
+    hc.kind = HealthCheck::Kind::Exec;
+    auto argv = split_command(s.substr(5));
+    if (!argv) return Error{argv.error()};
+    if (argv->empty()) return Error{"exec: needs a command"};
+    hc.argv = std::move(*argv);
+  } else {
+    return Error{"expected http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND"};
+  }
+  return hc;
+}
 
 std::string py_dirname(const std::string& p) {
   size_t slash = p.rfind('/');
@@ -480,6 +537,95 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
                    "stopasgroup=true requires killasgroup=true");
   }
 
+  // Issue 5 options (beyond supervisord): all non-negative seconds/counts.
+  auto non_negative = [&](const std::string& key, int fallback, bool positive = false) -> Result<int> {
+    auto v = get_int(section, key, common, fallback);
+    if (!v) return Error{v.error()};
+    if (*v < 0 || (positive && *v == 0))
+      return invalid(section, key, *raw(section, key), positive ? "must be a positive integer" : "must not be negative");
+    return *v;
+  };
+  SUP_TRY(restart_delay, non_negative("restart_delay", 0));
+  SUP_TRY(backoff, get_typed<Backoff>(section, "backoff", common, "linear", [](const std::string& v) -> Result<Backoff> {
+    if (v == "linear") return Backoff::Linear;
+    if (v == "exponential") return Backoff::Exponential;
+    return Error{"expected linear or exponential"};
+  }));
+  SUP_TRY(backoff_max, non_negative("backoff_max", 60, true));
+  SUP_TRY(backoff_reset, non_negative("backoff_reset", 600));
+  SUP_TRY(restart_limit_opt, get(section, "restart_limit", common));
+  std::pair<int, int> restart_limit{0, 0};
+  if (*restart_limit_opt) {
+    auto rl = parse_restart_limit(**restart_limit_opt);
+    if (!rl) return invalid(section, "restart_limit", **restart_limit_opt, rl.error());
+    restart_limit = *rl;
+  }
+  SUP_TRY(hc_interval, non_negative("healthcheck_interval", 10, true));
+  SUP_TRY(hc_timeout, non_negative("healthcheck_timeout", 5, true));
+  SUP_TRY(hc_retries, non_negative("healthcheck_retries", 3, true));
+  SUP_TRY(hc_start_period, non_negative("healthcheck_start_period", 0));
+  SUP_TRY(hc_restart, get_typed<bool>(section, "healthcheck_action", common, "restart",
+                                      [](const std::string& v) -> Result<bool> {
+                                        if (v == "restart") return true;
+                                        if (v == "none") return false;
+                                        return Error{"expected restart or none"};
+                                      }));
+  SUP_TRY(ready, get_typed<Readiness>(section, "ready", common, "startsecs", [](const std::string& v) -> Result<Readiness> {
+    if (v == "startsecs") return Readiness::Startsecs;
+    if (v == "healthcheck") return Readiness::Healthcheck;
+    if (v == "notify") return Readiness::Notify;
+    return Error{"expected startsecs, healthcheck or notify"};
+  }));
+  SUP_TRY(watchdog_sec, non_negative("watchdog_sec", 0));
+  if (*watchdog_sec > 0 && *ready != Readiness::Notify)
+    return invalid(section, "watchdog_sec", *raw(section, "watchdog_sec"), "watchdog_sec requires ready=notify");
+  if (*ready == Readiness::Healthcheck && !raw(section, "healthcheck"))
+    return invalid(section, "ready", "healthcheck", "ready=healthcheck requires a healthcheck= option");
+
+  // socket= and its options (issue 6), for [program:x] only: [fcgi-program:x]
+  // reads its own in fcgi_socket_options().
+  std::vector<std::string> sockets;
+  int socket_backlog = 0;
+  std::optional<OwnerIds> socket_owner;
+  std::optional<mode_t> socket_mode;
+  if (section.rfind("program:", 0) == 0) {
+    SUP_TRY(socket_opt, get(section, "socket", common));
+    for (const std::string& text : parse_list_of_strings(socket_opt->value_or(""))) {
+      auto a = sockets::parse_socket_address(text);
+      if (!a) return invalid(section, "socket", **socket_opt, a.error());
+      std::string canonical = a->to_string();
+      if (std::find(sockets.begin(), sockets.end(), canonical) != sockets.end())
+        return invalid(section, "socket", **socket_opt, "address " + quote(canonical) + " is listed twice");
+      sockets.push_back(canonical);
+    }
+    const bool has_unix = std::any_of(sockets.begin(), sockets.end(),
+                                      [](const std::string& a) { return a.rfind("unix://", 0) == 0; });
+    for (const char* key : {"socket_backlog", "socket_owner", "socket_mode"})
+      if (raw(section, key) && sockets.empty())
+        return invalid(section, key, *raw(section, key), "needs socket=");
+    SUP_TRY(backlog_opt, get(section, "socket_backlog", common));
+    if (*backlog_opt) {
+      auto n = parse_integer(**backlog_opt);
+      if (!n || *n < 1 || *n > 65535)
+        return invalid(section, "socket_backlog", **backlog_opt, "must be an integer 1-65535");
+      socket_backlog = static_cast<int>(*n);
+    }
+    SUP_TRY(owner_opt, get(section, "socket_owner", common));
+    if (*owner_opt) {
+      if (!has_unix) return invalid(section, "socket_owner", **owner_opt, "only applies to a unix:// socket");
+      auto o = parse_user_group(**owner_opt);
+      if (!o) return invalid(section, "socket_owner", **owner_opt, o.error());
+      socket_owner = *o;
+    }
+    SUP_TRY(mode_opt, get(section, "socket_mode", common));
+    if (*mode_opt) {
+      if (!has_unix) return invalid(section, "socket_mode", **mode_opt, "only applies to a unix:// socket");
+      auto m = parse_octal(**mode_opt);
+      if (!m) return invalid(section, "socket_mode", **mode_opt, m.error());
+      socket_mode = *m;
+    }
+  }
+
   // Unknown keys are kept verbatim for extensions.
   std::map<std::string, std::string> extra;
   for (const auto& key : doc_.options(section)) {
@@ -583,7 +729,34 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
     pc.redirect_stderr = *redirect_stderr;
     pc.umask = umask;
     pc.serverurl = serverurl;
+    pc.restart_delay = *restart_delay;
+    pc.backoff = *backoff;
+    pc.backoff_max = *backoff_max;
+    pc.backoff_reset = *backoff_reset;
+    pc.restart_limit_count = restart_limit.first;
+    pc.restart_limit_window = restart_limit.second;
+    // Expanded per process: a port may use %(process_num)s.
+    SUP_TRY(healthcheck_opt, get(section, "healthcheck", common));
+    if (*healthcheck_opt) {
+      auto hc = parse_healthcheck(**healthcheck_opt);
+      if (!hc) return invalid(section, "healthcheck", **healthcheck_opt, hc.error());
+      pc.healthcheck = std::move(*hc);
+    }
+    pc.healthcheck_interval = *hc_interval;
+    pc.healthcheck_timeout = *hc_timeout;
+    pc.healthcheck_retries = *hc_retries;
+    pc.healthcheck_start_period = *hc_start_period;
+    pc.healthcheck_restart = *hc_restart;
+    pc.ready = *ready;
+    pc.watchdog_sec = *watchdog_sec;
     pc.extra = extra;
+    pc.sockets = sockets;
+    pc.socket_backlog = socket_backlog;
+    if (socket_owner) {
+      pc.socket_uid = socket_owner->uid;
+      pc.socket_gid = socket_owner->gid;
+    }
+    pc.socket_mode = socket_mode;
     processes.push_back(std::move(pc));
   }
   // Processes are ordered by priority (stable).
@@ -695,6 +868,20 @@ Status Loader::read_groups() {
     g.processes = std::move(*procs);
     for (auto& pc : g.processes) {
       for (const auto& [k, v] : *socket_options) pc.extra[k] = v;
+      // The same options as socket= fields: the daemon's socket store binds
+      // them and the spawner passes the socket as fd 0 (supervisord's fcgi).
+      const auto& o = *socket_options;
+      pc.sockets = {o.at("socket")};
+      pc.socket_as_stdin = true;
+      if (auto it = o.find("socket_backlog"); it != o.end()) pc.socket_backlog = std::stoi(it->second);
+      if (auto it = o.find("socket_mode"); it != o.end())
+        pc.socket_mode = static_cast<mode_t>(std::stoul(it->second, nullptr, 8));
+      if (auto it = o.find("socket_owner"); it != o.end()) {
+        auto colon = it->second.find(':');
+        pc.socket_uid = static_cast<uid_t>(std::stoul(it->second.substr(0, colon)));
+        std::string gid = it->second.substr(colon + 1);
+        if (gid != "-1") pc.socket_gid = static_cast<gid_t>(std::stoul(gid));
+      }
     }
     groups.push_back(std::move(g));
   }

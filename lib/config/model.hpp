@@ -28,6 +28,24 @@ struct LogTarget {
   bool operator==(const LogTarget&) const = default;
 };
 
+// Issue 5 (beyond supervisord): how BACKOFF delays grow.
+enum class Backoff { Linear, Exponential };
+// When STARTING becomes RUNNING: after startsecs (supervisord), at the first
+// passing health check, or on the child's sd_notify READY=1.
+enum class Readiness { Startsecs, Healthcheck, Notify };
+
+// healthcheck= parsed: http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND ARGS.
+struct HealthCheck {
+  enum class Kind { None, Http, Tcp, Exec };
+  Kind kind = Kind::None;
+  std::string host;                // http, tcp
+  int port = 0;                    // http, tcp
+  std::string path = "/";          // http: path and query
+  std::vector<std::string> argv;   // exec: split like command=
+  std::string text;                // as written, for messages
+  bool operator==(const HealthCheck&) const = default;
+};
+
 // One process after numprocs expansion (supervisord's ProcessConfig).
 struct ProcessConfig {
   std::string name;          // process_name after expansion
@@ -58,6 +76,31 @@ struct ProcessConfig {
   std::optional<mode_t> umask;   // unset: inherit
   std::string serverurl = "AUTO";
   // Options beyond supervisord (issues 5, 6) are added here as they land.
+  // socket= (issue 6): listening sockets the daemon binds once, keeps open
+  // across restarts and passes as fd 3, 4, ... (canonical "tcp://host:port",
+  // "tcp://[v6]:port" or "unix:///path"; see sockets/address.hpp).
+  std::vector<std::string> sockets;
+  int socket_backlog = 0;              // 0: the system maximum (net.core.somaxconn)
+  std::optional<uid_t> socket_uid;     // socket_owner= (unix sockets)
+  std::optional<gid_t> socket_gid;
+  std::optional<mode_t> socket_mode;   // socket_mode= (unix sockets)
+  bool socket_as_stdin = false;        // [fcgi-program:x]: the one socket is fd 0, not fd 3
+  // Issue 5, restarts. Defaults keep supervisord's behaviour.
+  int restart_delay = 0;                  // seconds before restarting a process that exited from RUNNING
+  Backoff backoff = Backoff::Linear;      // delay growth of BACKOFF retries
+  int backoff_max = 60;                   // exponential: cap of the delay, seconds
+  int backoff_reset = 600;                // exponential: a RUNNING process that crashes sooner grows the delay
+  int restart_limit_count = 0;            // restart_limit=N/SECONDS; 0 = off
+  int restart_limit_window = 0;
+  // Issue 5, health checks and readiness.
+  HealthCheck healthcheck;
+  int healthcheck_interval = 10;
+  int healthcheck_timeout = 5;
+  int healthcheck_retries = 3;
+  int healthcheck_start_period = 0;
+  bool healthcheck_restart = true;        // healthcheck_action=restart (false: none)
+  Readiness ready = Readiness::Startsecs;
+  int watchdog_sec = 0;                   // ready=notify: WATCHDOG=1 required this often; 0 = off
   std::map<std::string, std::string> extra;  // unrecognised keys, kept verbatim
 
   bool operator==(const ProcessConfig&) const = default;

@@ -458,8 +458,43 @@ void Controller::do_restart(const std::string& arg) {
     print_help("restart");
     return;
   }
+  std::vector<std::string> words = split_words(arg);
+  if (words.front() == "--rolling") {
+    words.erase(words.begin());
+    do_rolling_restart(words);
+    return;
+  }
   do_stop(arg);
   do_start(arg);
+}
+
+// restart --rolling: supervisor.rollingRestart for each name, one roll after another.
+void Controller::do_rolling_restart(const std::vector<std::string>& names) {
+  if (names.empty()) {
+    output("Error: restart --rolling requires a process name");
+    exit_status_ = exit_code::kGeneric;
+    print_help("restart");
+    return;
+  }
+  for (const auto& name : names) {
+    CallResult r = call("supervisor.rollingRestart", {name});
+    if (r.kind == CallResult::Kind::Fault) {
+      exit_status_ = exit_code::kGeneric;
+      if (r.fault.code != fault::kBadName) throw PyError{fault_error_line(r.fault)};
+      auto [group, process] = split_namespec(name);
+      output(process ? name + ": ERROR (no such process)" : group + ": ERROR (no such group)");
+      continue;
+    }
+    for (const auto& res : array_of(r.value)) {
+      const std::string spec = make_namespec(member_str(res, "group"), member_str(res, "name"));
+      if (member_int(res, "status") == fault::kSuccess) {
+        output(spec + ": restarted");
+      } else {
+        output(spec + ": ERROR (" + member_str(res, "description") + ")");
+        exit_status_ = exit_code::kGeneric;
+      }
+    }
+  }
 }
 
 void Controller::do_pid(const std::string& arg) {

@@ -86,6 +86,7 @@ class Controller {
   void do_remove(const std::string& arg);
   void do_reread(const std::string& arg);
   void do_restart(const std::string& arg);
+  void do_rolling_restart(const std::vector<std::string>& names);
   void do_shutdown(const std::string& arg);
   void do_signal(const std::string& arg);
   void do_start(const std::string& arg);

@@ -410,6 +410,7 @@ std::optional<std::vector<std::string>> command_help(std::string_view command) {
       {"restart",
        {"restart <name>\t\tRestart one process", "restart <gname>:*\tRestart every process of a group",
         "restart <name> <name>\tRestart several processes or groups", "restart all\t\tRestart every process",
+        "restart --rolling <name>|<gname>:*|all\tOne at a time, each RUNNING again before the next stops",
         "Note: restart keeps the loaded config; use reread and update to apply config changes."}},
       {"shutdown", {"shutdown \tStop the remote supervisord."}},
       {"signal",

@@ -27,6 +27,7 @@
 #include "process/asio_runtime.hpp"
 #include "process/supervisor.hpp"
 #include "rpc/api.hpp"
+#include "sockets/socket_store.hpp"
 #include "xmlrpc/codec.hpp"
 
 extern char** environ;
@@ -211,6 +212,7 @@ class Daemon : public rpc::DaemonControl {
 
  private:
   Status start_generation();
+  Status bind_sockets();
   void stop_generation();
   void on_signal(int sig);
   void reap();
@@ -225,6 +227,9 @@ class Daemon : public rpc::DaemonControl {
   config::Config cfg_;
   AsioRuntime runtime_;
   boost::asio::signal_set signals_;
+  // socket= listening sockets: outlive every generation (SIGHUP), so
+  // declared before the supervisor that uses them.
+  sockets::SocketStore sockets_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<rpc::Api> api_;
   std::unique_ptr<http::HttpServer> http_;
@@ -244,7 +249,19 @@ Status Daemon::start_generation() {
       log::critical("Server '{}' running without any HTTP authentication checking", s.section);
   }
   supervisor_ = std::make_unique<Supervisor>(runtime_, cfg_, environment_list());
+  supervisor_->set_socket_store(&sockets_);
   api_ = std::make_unique<rpc::Api>(*supervisor_, *this);
+  return {};
+}
+
+// At start-up a socket= that can't be bound is a configuration error (exit 2).
+Status Daemon::bind_sockets() {
+  for (const auto& g : cfg_.groups)
+    for (const auto& pc : g.processes) {
+      if (pc.sockets.empty()) continue;
+      auto fds = sockets_.acquire(g.name, pc);
+      if (!fds) return Error{"program '" + pc.program + "': " + fds.error()};
+    }
   return {};
 }
 
@@ -334,6 +351,9 @@ void Daemon::restart(const std::string& why) {
                     cfg_.supervisord.logfile_backups, log::level_from_number(cfg_.supervisord.loglevel),
                     cfg_.supervisord.nodaemon && !cfg_.supervisord.silent};
     if (Status st = log::init(lo); !st) log::error("{}", st.error());
+    // The sockets stay open: the new generation re-claims those it still
+    // configures; end_reload() closes the others.
+    sockets_.begin_reload();
     if (Status st = start_generation(); !st) {
       log::critical("{}", st.error());
       exiting_ = true;
@@ -342,7 +362,12 @@ void Daemon::restart(const std::string& why) {
       signals_.cancel();
       return;
     }
+    // Like a fresh start, a reload drops the previous generation's AUTO logs
+    // before the new groups create theirs (supervisord runs its whole main() again).
+    if (!cfg_.supervisord.nocleanup)
+      logging::cleanup_auto_logs(cfg_.supervisord.childlogdir, cfg_.supervisord.identifier);
     supervisor_->start();
+    sockets_.end_reload();
     log::info("supervisord restarted with pid {}", ::getpid());
   });
 }
@@ -378,11 +403,17 @@ void Daemon::handle_http(const http::HttpRequest& req, std::shared_ptr<http::Rep
   if (req.method == "GET" && t.rfind("/logtail/", 0) == 0) {
     std::string rest = t.substr(9);
     if (auto q = rest.find('?'); q != std::string::npos) rest.resize(q);
-    // URL-decode %XX (supervisorctl quotes the name).
+    // URL-decode %XX (supervisorctl quotes the name); a malformed escape is kept as is.
     std::string spec;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
     for (size_t i = 0; i < rest.size(); ++i) {
-      if (rest[i] == '%' && i + 2 < rest.size() + 0 && i + 2 <= rest.size() - 1) {
-        spec += static_cast<char>(std::stoi(rest.substr(i + 1, 2), nullptr, 16));
+      if (rest[i] == '%' && i + 2 < rest.size() && hex(rest[i + 1]) >= 0 && hex(rest[i + 2]) >= 0) {
+        spec += static_cast<char>(hex(rest[i + 1]) * 16 + hex(rest[i + 2]));
         i += 2;
       } else {
         spec += rest[i];
@@ -464,6 +495,11 @@ int Daemon::run() {
   for (const auto& w : cfg_.warnings) log::warn("{}", w);
   for (const auto& f : cfg_.included_files) log::info("Included extra file \"{}\" during parsing", f);
 
+  if (Status st = bind_sockets(); !st) {
+    usage_error(opts_.argv0, st.error());
+    log::critical("{}", st.error());
+    return 2;
+  }
   if (Status st = start_generation(); !st) {
     usage_error(opts_.argv0, st.error());
     log::critical("{}", st.error());
@@ -516,8 +552,12 @@ int Daemon::run() {
   io_.run();
 
   // Every child has been stopped and reaped by now.
+  // AUTO child logs are removed at shutdown unless nocleanup=true (issue 3's
+  // rule; supervisord 4.2.5 only removes them at the next start or reload,
+  // which we do as well).
   if (pidfile_written_) ::unlink(cfg_.supervisord.pidfile.c_str());
-  if (!cfg_.supervisord.nocleanup) logging::cleanup_auto_logs(cfg_.supervisord.childlogdir, cfg_.supervisord.identifier);
+  if (!cfg_.supervisord.nocleanup)
+    logging::cleanup_auto_logs(cfg_.supervisord.childlogdir, cfg_.supervisord.identifier);
   log::info("supervisord exiting (status {})", exit_code_);
   return exit_code_;
 }

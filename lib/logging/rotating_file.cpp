@@ -64,13 +64,18 @@ int RotatingFile::open_fd(bool truncate) {
   int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
   // Truncation is only ever wanted for regular files we rotate ourselves.
   if (truncate && direct_fd < 0) flags |= O_TRUNC;
-  int fd;
-  do {
-    fd = ::open(path_.c_str(), flags, 0666);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0 && errno == ENXIO && direct_fd >= 0) {
-    // /dev/stdout on a socket cannot be opened by name; share the descriptor instead.
+  int fd = -1;
+  if (direct_fd >= 0) {
+    // /dev/stdout and friends share the daemon's own descriptor (and so its
+    // file offset): a separately opened description would overwrite the
+    // daemon's lines, and they ours, when stdout is a `> file` redirect
+    // without O_APPEND; and a socket cannot be opened by name at all.
     fd = ::fcntl(direct_fd, F_DUPFD_CLOEXEC, 3);
+  }
+  if (fd < 0) {
+    do {
+      fd = ::open(path_.c_str(), flags, 0666);
+    } while (fd < 0 && errno == EINTR);
   }
   if (fd < 0) return errno;
   struct stat st {};

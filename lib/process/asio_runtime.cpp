@@ -83,4 +83,26 @@ std::unique_ptr<OutputWatch> AsioRuntime::watch_output(UniqueFd fd,
   return std::make_unique<PipeWatch>(io_, std::move(fd), std::move(on_data), std::move(on_eof));
 }
 
+std::unique_ptr<health::ProbeHandle> AsioRuntime::start_probe(const ProbeRequest& req, health::ProbeDone done) {
+  const config::HealthCheck& hc = req.check;
+  switch (hc.kind) {
+    case config::HealthCheck::Kind::Tcp:
+      return health::start_tcp_probe(io_, hc.host, hc.port, req.timeout, std::move(done));
+    case config::HealthCheck::Kind::Http:
+      return health::start_http_probe(io_, hc.host, hc.port, hc.path, req.timeout, std::move(done));
+    case config::HealthCheck::Kind::Exec:
+      return exec_probes_.start(req.exec, req.name, req.timeout, std::move(done));
+    case config::HealthCheck::Kind::None:
+      break;
+  }
+  return nullptr;
+}
+
+bool AsioRuntime::claim_exit(pid_t pid, int wait_status) { return exec_probes_.on_exit(pid, wait_status); }
+
+Result<std::unique_ptr<health::NotifyListener>> AsioRuntime::open_notify(
+    std::function<void(std::string_view)> on_datagram) {
+  return health::open_notify_listener(io_, std::move(on_datagram));
+}
+
 }  // namespace sup

@@ -20,10 +20,15 @@ class AsioRuntime : public Runtime {
   int kill(pid_t pid, int sig, bool group) override;
   std::unique_ptr<OutputWatch> watch_output(UniqueFd fd, std::function<void(std::string_view)> on_data,
                                             std::function<void()> on_eof) override;
+  std::unique_ptr<health::ProbeHandle> start_probe(const ProbeRequest& req, health::ProbeDone done) override;
+  bool claim_exit(pid_t pid, int wait_status) override;
+  Result<std::unique_ptr<health::NotifyListener>> open_notify(
+      std::function<void(std::string_view)> on_datagram) override;
   boost::asio::io_context& io() { return io_; }
 
  private:
   boost::asio::io_context& io_;
+  health::ExecProbes exec_probes_{io_};
 };
 
 }  // namespace sup

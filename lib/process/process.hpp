@@ -40,6 +40,12 @@ class ProcessHost {
   virtual std::string auto_server_url() const = 0;
   virtual void on_state_change(Process& p, ProcessState from, ProcessState to) = 0;
   virtual void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) = 0;
+  // The listening sockets of p's socket= (issue 6), held by the daemon, in
+  // config order; an error (e.g. the address can't be bound) is a spawn error.
+  virtual Result<std::vector<int>> listen_fds(const Process& p) {
+    (void)p;
+    return std::vector<int>{};
+  }
 };
 
 // Decoded wait status.
@@ -74,6 +80,19 @@ class Process {
   const std::string& spawnerr() const { return spawnerr_; }
   int exitstatus() const { return exitstatus_; }
   int backoff() const { return backoff_; }
+
+  // Issue 5: health checks, readiness and restart history.
+  enum class Health { None, Starting, Healthy, Unhealthy };
+  Health health() const { return health_; }
+  const std::string& health_detail() const { return health_detail_; }  // last probe's result, "" before any
+  // Automatic restarts so far (autorestart, BACKOFF retries, health restarts).
+  int restarts() const { return restarts_; }
+  // ready=notify: the last STATUS= the child sent ("" if none).
+  const std::string& notify_status() const { return notify_status_; }
+  // EXITED and waiting (restart_delay or crash backoff) to be restarted.
+  bool restart_pending() const { return state_ == ProcessState::Exited && restart_at_ != TimePoint{}; }
+  // A stop request while a restart is pending: EXITED -> STOPPED, no restart.
+  void cancel_restart(const std::string& why);
 
   // Output logs (created by the owner when the group is added; may be null).
   void set_logs(std::unique_ptr<logging::ChannelLog> out, std::unique_ptr<logging::ChannelLog> err);
@@ -115,6 +134,20 @@ class Process {
   void record_spawnerr(const std::string& msg);
   std::string kill_with(int sig, const std::string& why);
   std::vector<std::string> build_env() const;
+  CommandCheck check_program(const std::string& program) const;
+  // Issue 5.
+  TimePoint start_deadline() const;            // when STARTING must have become RUNNING
+  Duration backoff_delay(int attempt);         // linear or exponential (with jitter)
+  bool allow_restart();                        // restart_limit; false: now FATAL
+  void become_running(const std::string& why);
+  void start_health();
+  void stop_health();
+  void schedule_probe(Duration after);
+  void run_probe();
+  void on_probe_result(bool ok, const std::string& detail);
+  void on_notify(std::string_view message);
+  void arm_watchdog();
+  void restart_unhealthy(const std::string& why);
 
   config::ProcessConfig config_;
   Runtime& rt_;
@@ -131,6 +164,22 @@ class Process {
   int exitstatus_ = 0;
   bool exit_expected_ = true;  // of the last exit from RUNNING
   std::unique_ptr<Timer> timer_;
+  // Issue 5 state.
+  TimePoint restart_at_{};        // EXITED: restart_delay / crash backoff deadline
+  int crash_streak_ = 0;          // exponential: quick crashes of RUNNING in a row
+  int restarts_ = 0;
+  std::vector<TimePoint> restart_times_;  // within restart_limit's window
+  bool health_restart_ = false;   // STOPPING because unhealthy: start again once stopped
+  bool start_failed_ = false;     // STOPPING because never ready: BACKOFF once stopped
+  Health health_ = Health::None;
+  std::string health_detail_;
+  int health_failures_ = 0;       // consecutive
+  std::unique_ptr<Timer> health_timer_;
+  std::unique_ptr<health::ProbeHandle> probe_;
+  unsigned jitter_seed_ = 0;
+  std::unique_ptr<health::NotifyListener> notify_;  // ready=notify, while the child lives
+  std::string notify_status_;
+  std::unique_ptr<Timer> watchdog_timer_;
 
   UniqueFd stdin_fd_;
   std::unique_ptr<logging::ChannelLog> stdout_log_;

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "config/model.hpp"
+#include "health/notify.hpp"
+#include "health/probe.hpp"
 #include "spawn/spawn_spec.hpp"
 #include "util/result.hpp"
 
@@ -54,6 +57,24 @@ class Runtime {
   virtual std::unique_ptr<OutputWatch> watch_output(UniqueFd fd,
                                                     std::function<void(std::string_view)> on_data,
                                                     std::function<void()> on_eof) = 0;
+  // Starts one health probe (issue 5). For exec checks `exec` is the spawn
+  // spec of the command (resolved filename, the program's env, user,
+  // directory); `name` names it in messages. `done` runs once, from the event
+  // loop, unless the handle is destroyed first.
+  struct ProbeRequest {
+    config::HealthCheck check;
+    Duration timeout{5000};
+    SpawnSpec exec;
+    std::string name;
+  };
+  virtual std::unique_ptr<health::ProbeHandle> start_probe(const ProbeRequest& req, health::ProbeDone done) = 0;
+  // The reaper offers pids that belong to no process here: true when it was
+  // a probe's child (its status is consumed).
+  virtual bool claim_exit(pid_t pid, int wait_status) = 0;
+  // ready=notify: a fresh sd_notify socket; on_datagram gets each message
+  // from the event loop. Destroying the listener closes it.
+  virtual Result<std::unique_ptr<health::NotifyListener>> open_notify(
+      std::function<void(std::string_view)> on_datagram) = 0;
 };
 
 }  // namespace sup

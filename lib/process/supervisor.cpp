@@ -1,10 +1,12 @@
 #include "process/supervisor.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "config/diff.hpp"
 #include "logging/child_log.hpp"
 #include "logging/daemon_log.hpp"
+#include "sockets/socket_store.hpp"
 
 namespace sup {
 
@@ -104,6 +106,7 @@ std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& 
 void Supervisor::start() {
   for (const auto& gc : config_.groups) {
     if (find_group(gc.name)) continue;
+    if (Status st = claim_sockets(gc); !st) log::error("{}", st.error());
     groups_.push_back(make_group(gc));
     log::info("added process group {}", gc.name);
   }
@@ -117,9 +120,12 @@ void Supervisor::start() {
 }
 
 void Supervisor::autostart_step() {
-  constexpr int kBatch = 32;
+  // A batch ends after ~2 ms (at least one spawn), so a request waiting on
+  // the control socket is served between batches even when forks are slow.
+  constexpr auto kBatchTime = std::chrono::milliseconds(2);
+  const TimePoint batch_end = rt_.now() + kBatchTime;
   int n = 0;
-  while (!autostart_queue_.empty() && n < kBatch) {
+  while (!autostart_queue_.empty() && (n == 0 || rt_.now() < batch_end)) {
     std::string spec = std::move(autostart_queue_.front());
     autostart_queue_.pop_front();
     if (Process* p = find_process(spec)) {
@@ -224,6 +230,7 @@ void Supervisor::advance_stop() {
 void Supervisor::on_child_exit(pid_t pid, int wait_status) {
   auto it = by_pid_.find(pid);
   if (it == by_pid_.end()) {
+    if (rt_.claim_exit(pid, wait_status)) return;  // a health probe's child
     log::info("reaped unknown pid {} ({})", pid, ExitStatus::from_wait_status(wait_status).describe());
     return;
   }
@@ -247,6 +254,8 @@ Supervisor::AddResult Supervisor::add_group(const std::string& name) {
     if (c.name == name) gc = &c;
   if (!gc) return AddResult::NoSuchGroup;
   if (find_group(name)) return AddResult::AlreadyAdded;
+  // A bind failure is reported here and again as the process's spawn error.
+  if (Status st = claim_sockets(*gc); !st) log::error("{}", st.error());
   groups_.push_back(make_group(*gc));
   sort_groups();
   log::info("added process group {}", name);
@@ -262,6 +271,17 @@ Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
   for (const auto& p : (*it)->processes())
     if (p->pid()) by_pid_.erase(p->pid());
   groups_.erase(it);
+  if (sockets_) {
+    // A group that is still configured (update of a changed program: remove,
+    // then add) keeps the sockets its configuration still lists, so that
+    // changing the command refuses no connections. The others are closed
+    // unless another group uses them.
+    std::set<std::string> keep;
+    for (const auto& c : config_.groups)
+      if (c.name == name)
+        for (const auto& pc : c.processes) keep.insert(pc.sockets.begin(), pc.sockets.end());
+    sockets_->release(name, keep);
+  }
   log::info("removed process group {}", name);
   return RemoveResult::Removed;
 }
@@ -309,6 +329,22 @@ void Supervisor::on_state_change(Process& p, ProcessState from, ProcessState to)
     }
   }
   if (mood_ != SupervisorState::Running && is_stopped_state(to)) advance_stop();
+}
+
+Status Supervisor::claim_sockets(const config::GroupConfig& gc) {
+  for (const auto& pc : gc.processes) {
+    if (pc.sockets.empty()) continue;
+    if (!sockets_) return Error{"program '" + pc.program + "' has socket= but the daemon holds no sockets"};
+    auto fds = sockets_->acquire(gc.name, pc);
+    if (!fds) return Error{"program '" + pc.program + "': " + fds.error()};
+  }
+  return {};
+}
+
+Result<std::vector<int>> Supervisor::listen_fds(const Process& p) {
+  if (p.config().sockets.empty()) return std::vector<int>{};
+  if (!sockets_) return Error{"the daemon holds no sockets for '" + p.name() + "'"};
+  return sockets_->acquire(p.group(), p.config());
 }
 
 void Supervisor::on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) {

@@ -23,6 +23,9 @@ namespace sup {
 namespace config {
 struct ConfigDiff;
 }
+namespace sockets {
+class SocketStore;
+}
 
 class ProcessGroup {
  public:
@@ -92,12 +95,20 @@ class Supervisor : public ProcessHost {
   // Reopens every child log (SIGUSR2).
   void reopen_logs();
 
+  // The daemon's socket store (socket=, issue 6). It outlives every
+  // Supervisor generation; groups claim their sockets when added and release
+  // them when removed. Without a store, programs with socket= can't spawn.
+  void set_socket_store(sockets::SocketStore* store) { sockets_ = store; }
+  // Binds (or re-claims) the sockets of every process of gc.
+  Status claim_sockets(const config::GroupConfig& gc);
+
   // ProcessHost
   bool may_start() const override { return mood_ == SupervisorState::Running; }
   std::vector<std::pair<std::string, std::string>> base_environment(const Process&) const override;
   std::string auto_server_url() const override;
   void on_state_change(Process& p, ProcessState from, ProcessState to) override;
   void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) override;
+  Result<std::vector<int>> listen_fds(const Process& p) override;
 
  private:
   std::unique_ptr<ProcessGroup> make_group(const config::GroupConfig& gc);
@@ -123,6 +134,7 @@ class Supervisor : public ProcessHost {
   std::string waiting_logged_;
   // Processes still to be given their first transition by start().
   std::deque<std::string> autostart_queue_;
+  sockets::SocketStore* sockets_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <ctime>
+#include <deque>
 #include <map>
 
 #include "config/datatypes.hpp"
@@ -48,10 +52,10 @@ const char* fault_name(Fault f) {
   return "UNKNOWN";
 }
 
+xmlrpc::Fault make_fault(Fault f) { return xmlrpc::Fault{static_cast<int>(f), fault_name(f)}; }
+
 xmlrpc::Fault make_fault(Fault f, const std::string& extra) {
-  std::string text = fault_name(f);
-  if (!extra.empty()) text += ": " + extra;
-  return xmlrpc::Fault{static_cast<int>(f), text};
+  return xmlrpc::Fault{static_cast<int>(f), std::string(fault_name(f)) + ": " + extra};
 }
 
 namespace {
@@ -61,7 +65,8 @@ struct RpcError {
   xmlrpc::Fault fault;
 };
 
-[[noreturn]] void fail(Fault f, const std::string& extra = {}) { throw RpcError{make_fault(f, extra)}; }
+[[noreturn]] void fail(Fault f) { throw RpcError{make_fault(f)}; }
+[[noreturn]] void fail(Fault f, const std::string& extra) { throw RpcError{make_fault(f, extra)}; }
 
 // Parameter access with supervisord's leniency (Python calls func(*params)).
 struct Params {
@@ -70,6 +75,7 @@ struct Params {
   std::string str(size_t i) const {
     const Value& v = a.at(i);
     if (v.is_string()) return v.as_string();
+    if (v.type() == Value::Type::Binary) return v.as_binary().bytes;
     if (v.is_int()) return std::to_string(v.as_int());
     fail(Fault::IncorrectParameters);
   }
@@ -99,6 +105,115 @@ struct Params {
     return true;
   }
 };
+
+// Python's repr() of a string: single quotes unless it contains one and no
+// double quote; backslash escapes for quotes, backslashes and controls.
+std::string python_repr(const std::string& s) {
+  char q = (s.find('\'') != std::string::npos && s.find('"') == std::string::npos) ? '"' : '\'';
+  std::string out(1, q);
+  for (unsigned char c : s) {
+    if (c == static_cast<unsigned char>(q) || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + q;
+}
+
+// Python's repr() of a float: the shortest round-trip digits, always with a
+// decimal point or an exponent (1.0, 0.1, 1e+16, 1e-05).
+std::string python_float(double d) {
+  if (std::isnan(d)) return "nan";
+  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+  char buf[64];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  // buf = "d.ddde[+-]XX": Python switches to exponent notation outside [1e-4, 1e16).
+  std::string sci = buf;
+  auto epos = sci.find('e');
+  int exp = std::atoi(sci.c_str() + epos + 1);
+  std::string mant = sci.substr(0, epos);
+  bool neg = mant[0] == '-';
+  if (neg) mant.erase(0, 1);
+  std::string digits;
+  for (char c : mant)
+    if (c != '.') digits += c;
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  std::string out;
+  if (exp < -4 || exp >= 16) {
+    out = digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    char e[16];
+    std::snprintf(e, sizeof e, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    out += e;
+  } else if (exp < 0) {
+    out = "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+  } else if (static_cast<int>(digits.size()) <= exp + 1) {
+    out = digits + std::string(static_cast<size_t>(exp + 1) - digits.size(), '0') + ".0";
+  } else {
+    out = digits.substr(0, static_cast<size_t>(exp + 1)) + "." + digits.substr(static_cast<size_t>(exp + 1));
+  }
+  return neg ? "-" + out : out;
+}
+
+// Python's str() of a decoded XML-RPC value: supervisord puts a rejected
+// argument into the fault text this way ("INCORRECT_PARAMETERS: ['a']").
+std::string python_str(const Value& v, bool nested = false) {
+  switch (v.type()) {
+    case Value::Type::Nil: return "None";
+    case Value::Type::Bool: return v.as_bool() ? "True" : "False";
+    case Value::Type::Int: return std::to_string(v.as_int());
+    case Value::Type::Double: return python_float(v.as_double());
+    case Value::Type::String: return nested ? python_repr(v.as_string()) : v.as_string();
+    // supervisord decodes base64 to a str and dateTime.iso8601 to a datetime.
+    case Value::Type::Binary: return nested ? python_repr(v.as_binary().bytes) : v.as_binary().bytes;
+    case Value::Type::DateTime: {
+      const std::string& t = v.as_datetime().iso8601;  // YYYYMMDDTHH:MM:SS
+      std::string text = t.size() >= 17 ? t.substr(0, 4) + "-" + t.substr(4, 2) + "-" + t.substr(6, 2) + " " + t.substr(9)
+                                        : t;
+      return nested ? "datetime(" + python_repr(text) + ")" : text;
+    }
+    case Value::Type::Array: {
+      std::string out = "[";
+      for (const auto& e : v.as_array()) out += (out.size() > 1 ? ", " : "") + python_str(e, true);
+      return out + "]";
+    }
+    case Value::Type::Struct: {
+      std::string out = "{";
+      for (const auto& [k, e] : v.as_struct())
+        out += (out.size() > 1 ? ", " : "") + python_repr(k) + ": " + python_str(e, true);
+      return out + "}";
+    }
+  }
+  return "";
+}
+
+Value int_array(const std::vector<int>& ints) {
+  Array out;
+  out.reserve(ints.size());
+  for (int i : ints) out.emplace_back(i);
+  return Value(std::move(out));
+}
+
+// supervisord's make_namespec: "name" when the group is named after its
+// only program, else "group:name".
+std::string make_namespec(const std::string& group, const std::string& name) {
+  return group == name ? name : group + ":" + name;
+}
 
 // supervisord's split_namespec: "g:p" -> (g, p); "g:" or "g:*" -> (g, none); "p" -> (p, p).
 std::pair<std::string, std::optional<std::string>> split_namespec(const std::string& spec) {
@@ -173,7 +288,27 @@ Value process_info(const Process& p, double now_wall) {
   s.emplace_back("stdout_logfile", out);
   s.emplace_back("stderr_logfile", err);
   s.emplace_back("pid", static_cast<int>(p.pid()));
-  s.emplace_back("description", describe(p, start, stop, now));
+  std::string desc = describe(p, start, stop, now);
+  const config::ProcessConfig& c = p.config();
+  bool has_health = c.healthcheck.kind != config::HealthCheck::Kind::None;
+  // Issue 5: health is appended to a RUNNING/STARTING description
+  // ("pid 12, uptime 0:01:02, unhealthy"), and extra fields that
+  // supervisord's clients ignore are added only for programs that use the
+  // new options, so plain configurations answer exactly like supervisord.
+  static constexpr const char* kHealthNames[] = {"none", "starting", "healthy", "unhealthy"};
+  std::string health = kHealthNames[static_cast<int>(p.health())];
+  if (has_health && p.pid() != 0 && p.state() == ProcessState::Running) desc += ", " + health;
+  // ready=notify: the child's own STATUS= text, as systemctl status shows it.
+  if (!p.notify_status().empty() && p.pid() != 0 && is_running_state(p.state())) desc += ", " + p.notify_status();
+  s.emplace_back("description", desc);
+  if (has_health || c.ready != config::Readiness::Startsecs || c.restart_delay != 0 ||
+      c.backoff != config::Backoff::Linear || c.restart_limit_count != 0) {
+    s.emplace_back("health", health);
+    s.emplace_back("health_detail", p.health_detail());
+    s.emplace_back("ready", p.state() == ProcessState::Running);
+    s.emplace_back("restarts", p.restarts());
+    s.emplace_back("status", p.notify_status());
+  }
   return s;
 }
 
@@ -221,6 +356,7 @@ const std::map<std::string, MethodInfo>& method_table() {
       {"supervisor.stopAllProcesses", {{"array", "boolean"}, 0, "Stop all processes in the process list\n\n@param  boolean wait   Wait for each process to be fully stopped\n@return array result   An array of process status info structs"}},
       {"supervisor.stopProcess", {{"boolean", "string", "boolean"}, 1, "Stop a process named by name\n\n@param string name  The name of the process to stop (or 'group:name')\n@param boolean wait        Wait for the process to be fully stopped\n@return boolean result     Always return True unless error"}},
       {"supervisor.stopProcessGroup", {{"array", "string", "boolean"}, 1, "Stop all processes in the process group named 'name'\n\n@param string name     The group name\n@param boolean wait    Wait for each process to be fully stopped\n@return array result   An array of process status info structs"}},
+      {"supervisor.rollingRestart", {{"array", "string"}, 1, "Restart processes one at a time: stop one, start it again and wait\nuntil it is RUNNING (startsecs) before stopping the next. A process\nthat fails to become RUNNING stops the roll; the rest keep running.\n(Beyond supervisord.)\n\n@param string name   'name', 'group:name', 'group:*' or 'all'\n@return array result  An array of process status info structs"}},
       {"supervisor.tailProcessLog", {{"array", "string", "int", "int"}, 3, "Provides a more efficient way to tail the (stdout) log than\nreadProcessStdoutLog().  Use readProcessStdoutLog() to read\nchunks and tailProcessStdoutLog() to tail.\n\n@param string name         the name of the process (or 'group:name')\n@param int offset          offset to start reading from\n@param int length          maximum number of bytes to return\n@return array result       [string bytes, int offset, bool overflow]"}},
       {"supervisor.tailProcessStderrLog", {{"array", "string", "int", "int"}, 3, "Provides a more efficient way to tail the (stderr) log than\nreadProcessStderrLog().\n\n@param string name         the name of the process (or 'group:name')\n@param int offset          offset to start reading from\n@param int length          maximum number of bytes to return\n@return array result       [string bytes, int offset, bool overflow]"}},
       {"supervisor.tailProcessStdoutLog", {{"array", "string", "int", "int"}, 3, "Provides a more efficient way to tail the (stdout) log than\nreadProcessStdoutLog().\n\n@param string name         the name of the process (or 'group:name')\n@param int offset          offset to start reading from\n@param int length          maximum number of bytes to return\n@return array result       [string bytes, int offset, bool overflow]"}},
@@ -280,6 +416,7 @@ class ApiImpl {
   Res start_process(const std::string& name, bool wait);
   Res stop_process(const std::string& name, bool wait);
   Res signal_process(const std::string& name, const std::string& sig);
+  Res rolling_restart(const std::string& name);
   Res clear_process_logs(const std::string& name);
   // supervisord's make_allfunc: run func for each process matching pred;
   // collect per-process result structs, waiting for deferred ones.
@@ -288,13 +425,31 @@ class ApiImpl {
   Res multicall(const Array& calls);
   Value read_log_result(const std::string& path, const Params& ps, size_t first);
 
+  // getAllConfigInfo shows an AUTO log as its generated path only for the
+  // configurations running groups were made from: supervisord resolves AUTO
+  // when it instantiates a group (start-up, addProcessGroup), and a reread
+  // replaces every configuration by a fresh, unresolved one.
+  static std::string log_key(const std::string& group, const std::string& name, int channel) {
+    return group + '\0' + name + '\0' + std::to_string(channel);
+  }
+  void remember_log_paths(const std::string& group_name) {
+    if (ProcessGroup* g = sup_.find_group(group_name))
+      for (const auto& p : g->processes()) {
+        resolved_[log_key(group_name, p->name(), 0)] = log_path(p->stdout_log());
+        resolved_[log_key(group_name, p->name(), 1)] = log_path(p->stderr_log());
+      }
+  }
+  Value config_info();
+
   Supervisor& sup_;
   DaemonControl& d_;
+  bool reread_ = false;                          // a reloadConfig replaced the start-up configuration
+  std::map<std::string, std::string> resolved_;  // log_key -> path ("" for none)
 };
 
 Value ApiImpl::read_log_result(const std::string& path, const Params& ps, size_t first) {
   std::int64_t offset = ps.integer(first), length = ps.integer(first + 1);
-  if (path.empty()) fail(Fault::NoFile, "None");
+  if (path.empty()) fail(Fault::NoFile);  // supervisord: RPCError(NO_FILE, None)
   logging::ReadResult r = logging::read_log(path, offset, length);
   switch (r.error) {
     case logging::ReadErrorKind::None: return logging::utf8_sanitize(r.data);
@@ -325,6 +480,9 @@ Api::Result ApiImpl::start_process(const std::string& name, bool wait) {
   process->spawn();
   if (!process->spawnerr().empty() && process->state() == ProcessState::Backoff)
     fail(Fault::SpawnError, name);
+  // As supervisord does: a transition now makes a startsecs=0 process
+  // RUNNING before the reply (and startProcessGroup reports it at once).
+  process->transition();
   if (!wait || process->state() == ProcessState::Running) return Value(true);
   // Look the process up again on each check: it may be removed meanwhile.
   std::string n = name;
@@ -345,8 +503,14 @@ Api::Result ApiImpl::stop_process(const std::string& name, bool wait) {
   auto [group, process] = group_and_process(name);
   if (!process) {
     update();
-    return for_all(group_processes(group), [](const Process& p) { return is_running_state(p.state()); },
+    return for_all(group_processes(group),
+                   [](const Process& p) { return is_running_state(p.state()) || p.restart_pending(); },
                    [this, wait](const std::string& n) { return stop_process(n, wait); });
+  }
+  if (process->restart_pending()) {
+    // Issue 5: EXITED while waiting for restart_delay; stopping cancels the restart.
+    process->cancel_restart("stop requested via XML-RPC");
+    return Value(true);
   }
   if (!is_running_state(process->state())) fail(Fault::NotRunning, name);
   std::string msg = process->stop("stop requested via XML-RPC");
@@ -358,6 +522,104 @@ Api::Result ApiImpl::stop_process(const std::string& name, bool wait) {
     if (!proc || is_stopped_state(proc->state())) return Outcome(Value(true));
     return std::nullopt;
   });
+}
+
+// One process at a time: stop, start, wait for RUNNING, next. Driven by the
+// Api's re-check of pending calls on every state change.
+Api::Result ApiImpl::rolling_restart(const std::string& name) {
+  update();
+  std::vector<Process*> targets;
+  if (name == "all") {
+    targets = all_by_priority();
+  } else {
+    auto [group, process] = group_and_process(name);
+    if (process)
+      targets.push_back(process);
+    else
+      targets = group_processes(group);
+  }
+  enum class Phase { Idle, Stopping, Starting };
+  struct Roll {
+    std::deque<std::pair<std::string, std::string>> queue;  // (group, name)
+    std::pair<std::string, std::string> current;
+    Phase phase = Phase::Idle;
+    Array results;
+  };
+  auto roll = std::make_shared<Roll>();
+  for (Process* p : targets) roll->queue.emplace_back(p->group(), p->name());
+  log::info("rolling restart of {} requested (via XML-RPC)", name);
+
+  Deferred step = [this, roll]() -> std::optional<Outcome> {
+    auto entry = [&](const std::pair<std::string, std::string>& gn, int status, const std::string& desc) {
+      Struct s;
+      s.emplace_back("name", gn.second);
+      s.emplace_back("group", gn.first);
+      s.emplace_back("status", status);
+      s.emplace_back("description", desc);
+      roll->results.push_back(Value(std::move(s)));
+    };
+    // The current process failed: the others are left as they are.
+    auto abort = [&](Fault f, const std::string& why) -> std::optional<Outcome> {
+      const std::string spec = roll->current.first + ":" + roll->current.second;
+      entry(roll->current, static_cast<int>(f), why);
+      log::warn("rolling restart stopped at {}: {}", spec, why);
+      for (const auto& gn : roll->queue)
+        entry(gn, static_cast<int>(Fault::Failed), "not restarted: the roll stopped at " + spec);
+      roll->queue.clear();
+      return Outcome(Value(roll->results));
+    };
+    for (;;) {
+      if (sup_.mood() != SupervisorState::Running) return Outcome(make_fault(Fault::ShutdownState));
+      const std::string spec = roll->current.first + ":" + roll->current.second;
+      if (roll->phase == Phase::Idle) {
+        if (roll->queue.empty()) return Outcome(Value(roll->results));
+        roll->current = roll->queue.front();
+        roll->queue.pop_front();
+        const std::string next = roll->current.first + ":" + roll->current.second;
+        Process* p = find(next);
+        if (!p) {
+          entry(roll->current, static_cast<int>(Fault::BadName), fault_name(Fault::BadName));
+          continue;
+        }
+        roll->phase = Phase::Stopping;
+        if (is_running_state(p->state())) {
+          log::info("rolling restart: stopping {}", next);
+          std::string msg = p->stop("rolling restart");
+          if (!msg.empty()) return abort(Fault::Failed, msg);
+        }
+        continue;
+      }
+      Process* p = find(spec);
+      if (!p) return abort(Fault::AbnormalTermination, "removed during the rolling restart");
+      if (roll->phase == Phase::Stopping) {
+        if (!is_stopped_state(p->state()) && p->state() != ProcessState::Backoff) return std::nullopt;
+        if (p->state() == ProcessState::Unknown) return abort(Fault::Failed, "in an unknown process state");
+        Process::CommandCheck check = p->check_command();
+        if (check.kind == Process::CommandCheck::Kind::NotFound) return abort(Fault::NoFile, check.message);
+        if (check.kind != Process::CommandCheck::Kind::Ok) return abort(Fault::NotExecutable, check.message);
+        log::info("rolling restart: starting {}", spec);
+        p->spawn();
+        roll->phase = Phase::Starting;
+        continue;
+      }
+      // Phase::Starting: ready means RUNNING (startsecs passed).
+      ProcessState st = p->state();
+      if (st == ProcessState::Running) {
+        entry(roll->current, static_cast<int>(Fault::Success), "OK");
+        roll->phase = Phase::Idle;
+        continue;
+      }
+      if (!p->spawnerr().empty()) return abort(Fault::SpawnError, p->spawnerr());
+      if (st != ProcessState::Starting) return abort(Fault::AbnormalTermination, std::string(to_string(st)));
+      return std::nullopt;
+    }
+  };
+  // The first step runs now: an empty or instantly finished roll is answered at once.
+  if (auto done = step()) {
+    if (auto* v = std::get_if<Value>(&*done)) return *v;
+    return std::get<xmlrpc::Fault>(*done);
+  }
+  return step;
 }
 
 Api::Result ApiImpl::signal_process(const std::string& name, const std::string& sig) {
@@ -400,7 +662,7 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
   auto waiting = std::make_shared<std::vector<Waiting>>();
   for (Process* p : procs) {
     if (!pred(*p)) continue;
-    std::string spec = p->group() + ":" + p->name();
+    std::string spec = make_namespec(p->group(), p->name());
     auto entry = [&](int status, const std::string& desc) {
       Struct s;
       s.emplace_back("name", p->name());
@@ -454,6 +716,41 @@ Api::Result ApiImpl::for_all(std::vector<Process*> procs, const std::function<bo
   return all;
 }
 
+// The argument list of one multicall entry. supervisord calls
+// func(*params): a missing list is empty, a string spreads into its
+// characters, a struct into its keys, and a scalar is a TypeError
+// (INCORRECT_PARAMETERS, nullopt here).
+namespace {
+std::optional<Array> multicall_params(const Value* params) {
+  if (!params) return Array{};
+  switch (params->type()) {
+    case Value::Type::Array: return params->as_array();
+    case Value::Type::Struct: {
+      Array keys;
+      for (const auto& [k, _] : params->as_struct()) keys.push_back(k);
+      return keys;
+    }
+    case Value::Type::String:
+    case Value::Type::Binary: {
+      const std::string& s = params->is_string() ? params->as_string() : params->as_binary().bytes;
+      Array chars;
+      for (size_t i = 0; i < s.size();) {
+        // One code point (UTF-8 sequence) per argument.
+        size_t n = 1;
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0xf0) n = 4;
+        else if (c >= 0xe0) n = 3;
+        else if (c >= 0xc0) n = 2;
+        chars.push_back(s.substr(i, n));
+        i += n;
+      }
+      return chars;
+    }
+    default: return std::nullopt;
+  }
+}
+}  // namespace
+
 Api::Result ApiImpl::multicall(const Array& calls) {
   auto remaining = std::make_shared<std::vector<Value>>(calls.begin(), calls.end());
   auto results = std::make_shared<Array>();
@@ -484,10 +781,8 @@ Api::Result ApiImpl::multicall(const Array& calls) {
         value = make_fault(Fault::IncorrectParameters, "No methodName");
       } else if (name->as_string() == "system.multicall") {
         value = make_fault(Fault::IncorrectParameters, "Recursive system.multicall forbidden");
-      } else {
-        Array ps;
-        if (params && params->is_array()) ps = params->as_array();
-        Res r = dispatch(name->as_string(), ps);
+      } else if (auto ps = multicall_params(params)) {
+        Res r = dispatch(name->as_string(), *ps);
         if (auto* d = std::get_if<Deferred>(&r)) {
           *current = std::move(*d);
           continue;
@@ -496,6 +791,8 @@ Api::Result ApiImpl::multicall(const Array& calls) {
           value = *f;
         else
           value = std::get<Value>(r);
+      } else {
+        value = make_fault(Fault::IncorrectParameters);
       }
       results->push_back(as_value(value));
     }
@@ -506,6 +803,69 @@ Api::Result ApiImpl::multicall(const Array& calls) {
     if (auto* v = std::get_if<Value>(&*done)) return *v;
   }
   return multi;
+}
+
+Value ApiImpl::config_info() {
+  std::vector<std::pair<std::string, Struct>> rows;
+  // Every configured process, active or not; inuse tells whether its group
+  // is active.
+  for (const auto& gc : sup_.config().groups) {
+    const ProcessGroup* group = sup_.find_group(gc.name);
+    for (const auto& pc : gc.processes) {
+      const Process* active = group ? group->find(pc.name) : nullptr;
+      auto logfile = [&](const config::LogTarget& t, int channel) -> std::string {
+        if (auto it = resolved_.find(log_key(gc.name, pc.name, channel)); it != resolved_.end() && !it->second.empty())
+          return it->second;
+        if (!reread_ && active) {
+          std::string path = log_path(channel == 0 ? active->stdout_log() : active->stderr_log());
+          if (!path.empty()) return path;
+        }
+        switch (t.kind) {
+          case config::LogTarget::Kind::Auto: return "auto";
+          case config::LogTarget::Kind::File: return t.path;
+          case config::LogTarget::Kind::None:
+          case config::LogTarget::Kind::Syslog: return "none";
+        }
+        return "none";
+      };
+      Struct s;
+      s.emplace_back("autostart", pc.autostart);
+      s.emplace_back("directory", pc.directory.empty() ? std::string("none") : pc.directory);
+      s.emplace_back("uid", pc.uid ? Value(static_cast<long long>(*pc.uid)) : Value("none"));
+      s.emplace_back("command", pc.command);
+      s.emplace_back("exitcodes", int_array(pc.exitcodes));
+      s.emplace_back("group", gc.name);
+      s.emplace_back("group_prio", gc.priority);
+      s.emplace_back("inuse", group != nullptr);
+      s.emplace_back("killasgroup", pc.killasgroup);
+      s.emplace_back("name", pc.name);
+      s.emplace_back("process_prio", pc.priority);
+      s.emplace_back("redirect_stderr", pc.redirect_stderr);
+      s.emplace_back("startretries", pc.startretries);
+      s.emplace_back("startsecs", pc.startsecs);
+      for (int ch = 0; ch < 2; ++ch) {
+        const config::LogTarget& t = ch == 0 ? pc.stdout_log : pc.stderr_log;
+        std::string pre = ch == 0 ? "stdout_" : "stderr_";
+        std::string lf = (ch == 1 && pc.redirect_stderr) ? std::string("none") : logfile(t, ch);
+        if (ch == 1) {
+          s.emplace_back("stopsignal", pc.stopsignal);
+          s.emplace_back("stopwaitsecs", pc.stopwaitsecs);
+        }
+        s.emplace_back(pre + "capture_maxbytes", Value(static_cast<long long>(t.capture_maxbytes)));
+        s.emplace_back(pre + "events_enabled", t.events_enabled);
+        s.emplace_back(pre + "logfile", lf);
+        s.emplace_back(pre + "logfile_backups", t.backups);
+        s.emplace_back(pre + "logfile_maxbytes", Value(static_cast<long long>(t.maxbytes)));
+        s.emplace_back(pre + "syslog", t.syslog);
+      }
+      s.emplace_back("serverurl", pc.serverurl == "AUTO" ? std::string("none") : pc.serverurl);
+      rows.emplace_back(pc.name, std::move(s));
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  Array out;
+  for (auto& r : rows) out.push_back(Value(std::move(r.second)));
+  return Value(std::move(out));
 }
 
 Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
@@ -541,8 +901,14 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
         return Value(std::move(sig));
       }
       if (m == "multicall") {
-        if (!params[0].is_array()) fail(Fault::IncorrectParameters);
-        return multicall(params[0].as_array());
+        // supervisord iterates its argument: an empty string or struct is an
+        // empty list of calls; a non-empty one (whose items are no calls)
+        // and a scalar are refused.
+        const Value& calls = params[0];
+        if ((calls.is_string() && calls.as_string().empty()) || (calls.is_struct() && calls.as_struct().empty()))
+          return Value(Array{});
+        if (!calls.is_array()) fail(Fault::IncorrectParameters);
+        return multicall(calls.as_array());
       }
       fail(Fault::UnknownMethod);
     }
@@ -576,6 +942,8 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
       Result<config::Config> fresh = d_.reread_config();
       if (!fresh) fail(Fault::CantReread, fresh.error());
       config::ConfigDiff diff = sup_.reload_config(std::move(*fresh));
+      reread_ = true;
+      resolved_.clear();
       Array added, changed, removed;
       for (const auto& n : diff.added) added.push_back(n);
       for (const auto& n : diff.changed) changed.push_back(n);
@@ -587,13 +955,18 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
     if (m == "addProcessGroup") {
       std::string name = ps.str(0);
       switch (sup_.add_group(name)) {
-        case Supervisor::AddResult::Added: return Value(true);
+        case Supervisor::AddResult::Added:
+          remember_log_paths(name);
+          return Value(true);
         case Supervisor::AddResult::AlreadyAdded: fail(Fault::AlreadyAdded, name);
         case Supervisor::AddResult::NoSuchGroup: fail(Fault::BadName, name);
       }
     }
     if (m == "removeProcessGroup") {
       std::string name = ps.str(0);
+      // The removed group's configuration stays resolved (when it is still
+      // the one it was made from).
+      if (!reread_ && sup_.find_group(name)) remember_log_paths(name);
       switch (sup_.remove_group(name)) {
         case Supervisor::RemoveResult::Removed: return Value(true);
         case Supervisor::RemoveResult::StillRunning: fail(Fault::StillRunning, name);
@@ -628,6 +1001,7 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
       return for_all(all_by_priority(), [](const Process& p) { return is_running_state(p.state()); },
                      [this, wait](const std::string& n) { return stop_process(n, wait); });
     }
+    if (m == "rollingRestart") return rolling_restart(ps.str(0));
     if (m == "signalProcess") return signal_process(ps.str(0), ps.str(1));
     if (m == "signalProcessGroup") {
       std::string name = ps.str(0), sig = ps.str(1);
@@ -653,65 +1027,7 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
       for (Process* p : sup_.all_processes_by_name()) out.push_back(process_info(*p, now));
       return Value(std::move(out));
     }
-    if (m == "getAllConfigInfo") {
-      Array out;
-      std::vector<std::pair<std::string, Struct>> rows;
-      // Every configured process (active or not), inuse telling which are active.
-      for (const auto& gc : sup_.config().groups) {
-        for (const auto& pc : gc.processes) {
-          const Process* active = nullptr;
-          if (ProcessGroup* g = sup_.find_group(gc.name)) active = g->find(pc.name);
-          auto logfile = [&](const config::LogTarget& t, const logging::ChannelLog* l) -> std::string {
-            if (l && !l->path().empty()) return l->path();
-            switch (t.kind) {
-              case config::LogTarget::Kind::Auto: return "auto";
-              case config::LogTarget::Kind::File: return t.path;
-              case config::LogTarget::Kind::None:
-              case config::LogTarget::Kind::Syslog: return "none";
-            }
-            return "none";
-          };
-          Struct s;
-          s.emplace_back("autostart", pc.autostart);
-          s.emplace_back("directory", pc.directory.empty() ? std::string("none") : pc.directory);
-          s.emplace_back("uid", pc.uid ? Value(static_cast<long long>(*pc.uid)) : Value("none"));
-          s.emplace_back("command", pc.command);
-          Array codes;
-          for (int c : pc.exitcodes) codes.push_back(c);
-          s.emplace_back("exitcodes", Value(std::move(codes)));
-          s.emplace_back("group", gc.name);
-          s.emplace_back("group_prio", gc.priority);
-          s.emplace_back("inuse", active != nullptr);
-          s.emplace_back("killasgroup", pc.killasgroup);
-          s.emplace_back("name", pc.name);
-          s.emplace_back("process_prio", pc.priority);
-          s.emplace_back("redirect_stderr", pc.redirect_stderr);
-          s.emplace_back("startretries", pc.startretries);
-          s.emplace_back("startsecs", pc.startsecs);
-          for (int ch = 0; ch < 2; ++ch) {
-            const config::LogTarget& t = ch == 0 ? pc.stdout_log : pc.stderr_log;
-            const logging::ChannelLog* l = active ? (ch == 0 ? active->stdout_log() : active->stderr_log()) : nullptr;
-            std::string pre = ch == 0 ? "stdout_" : "stderr_";
-            std::string lf = (ch == 1 && pc.redirect_stderr) ? std::string("none") : logfile(t, l);
-            if (ch == 1) {
-              s.emplace_back("stopsignal", pc.stopsignal);
-              s.emplace_back("stopwaitsecs", pc.stopwaitsecs);
-            }
-            s.emplace_back(pre + "capture_maxbytes", Value(static_cast<long long>(t.capture_maxbytes)));
-            s.emplace_back(pre + "events_enabled", t.events_enabled);
-            s.emplace_back(pre + "logfile", lf);
-            s.emplace_back(pre + "logfile_backups", t.backups);
-            s.emplace_back(pre + "logfile_maxbytes", Value(static_cast<long long>(t.maxbytes)));
-            s.emplace_back(pre + "syslog", t.syslog);
-          }
-          s.emplace_back("serverurl", pc.serverurl == "AUTO" ? std::string("none") : pc.serverurl);
-          rows.emplace_back(pc.name, std::move(s));
-        }
-      }
-      std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (auto& r : rows) out.push_back(Value(std::move(r.second)));
-      return Value(std::move(out));
-    }
+    if (m == "getAllConfigInfo") return config_info();
     if (m == "readProcessStdoutLog" || m == "readProcessLog" || m == "readProcessStderrLog") {
       auto [g, p] = group_and_process(ps.str(0));
       (void)g;
@@ -737,13 +1053,16 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
                      [this](const std::string& n) { return clear_process_logs(n); });
     }
     if (m == "sendProcessStdin") {
-      if (!params[1].is_string()) fail(Fault::IncorrectParameters);
+      const Value& chars = params[1];
+      if (!chars.is_string() && chars.type() != Value::Type::Binary)
+        fail(Fault::IncorrectParameters, python_str(chars));
       std::string name = ps.str(0);
       auto [g, p] = group_and_process(name);
       (void)g;
       if (!p) fail(Fault::BadName, name);
       if (!p->pid() || p->state() == ProcessState::Stopping) fail(Fault::NotRunning, name);
-      if (!p->write_stdin(params[1].as_string())) fail(Fault::NoFile, name);
+      if (!p->write_stdin(chars.is_string() ? chars.as_string() : chars.as_binary().bytes))
+        fail(Fault::NoFile, name);
       return Value(true);
     }
     if (m == "sendRemoteCommEvent") {

@@ -30,8 +30,9 @@ enum class Fault {
 
 const char* fault_name(Fault f);
 
-// "NAME" or "NAME: extra", as supervisord writes faultString.
-xmlrpc::Fault make_fault(Fault f, const std::string& extra = {});
-inline xmlrpc::Fault make_fault_none(Fault f) { return make_fault(f); }
+// faultString as supervisord writes it: "NAME" without detail, "NAME: extra"
+// with one, even an empty one (getProcessInfo("") -> "BAD_NAME: ").
+xmlrpc::Fault make_fault(Fault f);
+xmlrpc::Fault make_fault(Fault f, const std::string& extra);
 
 }  // namespace sup::rpc

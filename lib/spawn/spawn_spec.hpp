@@ -24,6 +24,12 @@ struct SpawnSpec {
   bool redirect_stderr = false;    // child's fd 2 goes to the stdout pipe
   // Extra descriptors passed to the child as fd 3, 4, ... (socket handover).
   std::vector<int> pass_fds;
+  // Socket activation: the spawner adds LISTEN_PID=<the child's own pid>,
+  // written by the child between fork and exec (the parent can't know it).
+  bool listen_pid = false;
+  // A descriptor to use as the child's fd 0 instead of the stdin pipe
+  // ([fcgi-program:x] sockets); -1: the pipe.
+  int stdin_source = -1;
 };
 
 struct SpawnedChild {

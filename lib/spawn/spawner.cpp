@@ -59,6 +59,7 @@ struct ChildSetup : bp::extend::handler {
   int in_read, out_write, err_write;
   char* const* argv;
   char* const* envp;
+  char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for the digits
 
   template <class Executor>
   void on_setup(Executor& e) const {
@@ -87,7 +88,24 @@ struct ChildSetup : bp::extend::handler {
     int high[64];
     if (n_pass > 64) n_pass = 64;
     for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(spec->pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
-    if (!place_fd(in_read, 0) || !place_fd(out_write, 1) ||
+    if (listen_pid) {
+      // Our own pid, in the slot the parent reserved in envp (this is the
+      // child's copy of the parent's memory after fork).
+      char tmp[24];
+      int k = 0;
+      unsigned long v = static_cast<unsigned long>(::getpid());
+      do tmp[k++] = static_cast<char>('0' + v % 10), v /= 10;
+      while (v);
+      char* d = listen_pid + sizeof("LISTEN_PID=") - 1;
+      while (k) *d++ = tmp[--k];
+      *d = 0;
+    }
+    int stdin_src = in_read;
+    if (spec->stdin_source >= 0) {
+      // Like the passed descriptors: moved above the range we overwrite.
+      stdin_src = ::fcntl(spec->stdin_source, F_DUPFD_CLOEXEC, 3 + n_pass + 16);
+    }
+    if (!place_fd(stdin_src, 0) || !place_fd(out_write, 1) ||
         !place_fd(spec->redirect_stderr ? out_write : err_write, 2)) {
       child_error("couldn't set up stdio", "", errno);
       child_fail();
@@ -155,7 +173,15 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (const auto& kv : spec.env) envp.push_back(const_cast<char*>(kv.c_str()));
+  std::string listen_pid(sizeof("LISTEN_PID=") - 1 + 24, '\0');
+  for (const auto& kv : spec.env) {
+    if (spec.listen_pid && kv.rfind("LISTEN_PID=", 0) == 0) continue;  // ours replaces an inherited one
+    envp.push_back(const_cast<char*>(kv.c_str()));
+  }
+  if (spec.listen_pid) {
+    std::memcpy(listen_pid.data(), "LISTEN_PID=", sizeof("LISTEN_PID=") - 1);
+    envp.push_back(listen_pid.data());
+  }
   envp.push_back(nullptr);
 
   ChildSetup setup;
@@ -165,6 +191,7 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
   setup.err_write = spec.redirect_stderr ? out.write.get() : err.write.get();
   setup.argv = argv.data();
   setup.envp = envp.data();
+  if (spec.listen_pid) setup.listen_pid = listen_pid.data();
 
   std::error_code ec;
   bp::child c(bp::exe = spec.filename, setup, ec);

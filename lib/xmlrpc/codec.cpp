@@ -79,16 +79,23 @@ bool base64_decode(std::string_view in, std::string* out) {
 }
 
 void escape_into(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
+  // Copy unescaped runs in one append: log text is mostly plain.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char* rep = nullptr;
+    switch (s[i]) {
+      case '&': rep = "&amp;"; break;
+      case '<': rep = "&lt;"; break;
+      case '>': rep = "&gt;"; break;
       // A raw \r would be normalised to \n by any XML parser.
-      case '\r': out += "&#13;"; break;
-      default: out += c;
+      case '\r': rep = "&#13;"; break;
+      default: continue;
     }
+    out.append(s.data() + run, i - run);
+    out += rep;
+    run = i + 1;
   }
+  out.append(s.data() + run, s.size() - run);
 }
 
 std::string format_double(double d) {
@@ -337,7 +344,9 @@ std::string encode_call(const std::string& method, const Array& params) {
 }
 
 std::string encode_response(const Value& value) {
-  std::string out = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n";
+  std::string out;
+  out.reserve(4096);
+  out += "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n";
   encode_value(out, value);
   out += "</param>\n</params>\n</methodResponse>\n";
   return out;

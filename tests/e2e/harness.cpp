@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,6 +25,8 @@
 #include <doctest/doctest.h>
 
 #include "xmlrpc/client.hpp"
+
+extern char** environ;
 
 namespace e2e {
 
@@ -234,6 +238,113 @@ std::vector<pid_t> descendants_of(pid_t pid) {
     }
   }
   return out;
+}
+
+// --- commands ------------------------------------------------------------------
+
+CommandResult run_command(const std::vector<std::string>& argv_in, std::string_view stdin_data, Millis deadline,
+                          const std::vector<std::string>& extra_env) {
+  CommandResult result;
+  if (argv_in.empty()) return result;
+  std::vector<std::string> args = argv_in;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; e && *e; ++e) env_s.emplace_back(*e);
+  env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return result;
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]);
+    return result;
+  }
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+    return result;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s : {SIGALRM, SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(s, SIG_DFL);
+    ::execve(argv[0], argv.data(), envp.data());
+    const char msg[] = "e2e harness: exec failed\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (pid < 0) {
+    ::close(in[1]), ::close(out[0]), ::close(err[0]);
+    return result;
+  }
+  // Our writes to a child that stopped reading must fail, not kill us.
+  struct sigaction ignore {}, old_pipe {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old_pipe);
+
+  int in_fd = in[1];
+  std::size_t in_done = 0;
+  if (stdin_data.empty()) ::close(in_fd), in_fd = -1;
+  int out_fd = out[0], err_fd = err[0];
+  const auto end = SteadyClock::now() + deadline;
+  while (out_fd >= 0 || err_fd >= 0 || in_fd >= 0) {
+    auto left = std::chrono::duration_cast<Millis>(end - SteadyClock::now()).count();
+    if (left <= 0) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd fds[3];
+    int n = 0;
+    if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};
+    if (err_fd >= 0) fds[n++] = {err_fd, POLLIN, 0};
+    if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+    int r = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left, 1000)));
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < n && r > 0; ++i) {
+      if (!fds[i].revents) continue;
+      if (fds[i].fd == in_fd) {
+        ssize_t w = ::write(in_fd, stdin_data.data() + in_done, stdin_data.size() - in_done);
+        if (w > 0) in_done += static_cast<std::size_t>(w);
+        if (w < 0 || in_done == stdin_data.size()) ::close(in_fd), in_fd = -1;
+        continue;
+      }
+      char buf[65536];
+      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        (fds[i].fd == out_fd ? result.out : result.err).append(buf, static_cast<std::size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        if (fds[i].fd == out_fd) ::close(out_fd), out_fd = -1;
+        else ::close(err_fd), err_fd = -1;
+      }
+    }
+  }
+  for (int fd : {in_fd, out_fd, err_fd})
+    if (fd >= 0) ::close(fd);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
+  int status = 0;
+  // The pipes are closed; a child that outlives them is waited for up to the deadline.
+  bool reaped = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; },
+                           std::max<Millis>(std::chrono::duration_cast<Millis>(end - SteadyClock::now()), 0ms));
+  if (!reaped) {
+    result.timed_out = true;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  if (WIFEXITED(status)) result.status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) result.status = 128 + WTERMSIG(status);
+  return result;
 }
 
 // --- main log ----------------------------------------------------------------

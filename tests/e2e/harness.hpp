@@ -157,6 +157,20 @@ std::string str_field(const xmlrpc::Value& v, const std::string& key);
 long long int_field(const xmlrpc::Value& v, const std::string& key);
 
 // ---------------------------------------------------------------------------
+// Short-lived commands (supervisorctl, a second supervisord, ...).
+
+struct CommandResult {
+  int status = -1;         // exit status, 128+signal if killed, -1 if not run
+  bool timed_out = false;  // killed with SIGKILL at the deadline
+  std::string out, err;    // everything written to stdout / stderr
+};
+// Runs argv[0] (a path, no PATH search) with argv, feeding stdin_data on
+// stdin then closing it, collecting stdout and stderr. extra_env entries
+// ("NAME=value") are added to the test's environment.
+CommandResult run_command(const std::vector<std::string>& argv, std::string_view stdin_data = {},
+                          Millis deadline = kDeadline, const std::vector<std::string>& extra_env = {});
+
+// ---------------------------------------------------------------------------
 // The daemon under test.
 
 class Daemon {

@@ -16,7 +16,7 @@ TEST_CASE("the child environment carries SUPERVISOR_* variables and environment=
 programs=envdump
 
 [program:envdump]
-command=/usr/bin/env
+command=/bin/sh -c '/usr/bin/env; echo END-OF-ENV'
 environment=GREETING="hello world",LIST="a,b",E2E_EMPTY=""
 startsecs=0
 autorestart=false
@@ -32,7 +32,7 @@ stdout_logfile=@DIR@/env.out
       auto eq = line.find('=');
       if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
     }
-    return env.count("SUPERVISOR_ENABLED") && env.count("GREETING");
+    return env.count("SUPERVISOR_ENABLED") && read_file(dir.file("env.out")).find("END-OF-ENV\n") != std::string::npos;
   }));
   CHECK(env["SUPERVISOR_ENABLED"] == "1");
   CHECK(env["SUPERVISOR_PROCESS_NAME"] == "envdump");
@@ -133,4 +133,21 @@ redirect_stderr=true
   CHECK(read_file(dir.file("merged.out")) == both);
   CHECK(read_file(dir.file("merged.err")).empty());
   CHECK(str_field(d.process_info("merged"), "stderr_logfile") == "");
+}
+
+TEST_CASE("output of a child written just before it exits is not lost") {
+  TempDir dir;
+  Daemon d(dir, R"(
+[program:brief]
+command=/bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo "last words $i"; i=$((i+1)); done; exit 0'
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/brief.out
+)");
+  d.start();
+  REQUIRE(d.wait_state("brief", "EXITED"));
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) expected += "last words " + std::to_string(i) + "\n";
+  CHECK(wait_until([&] { return read_file(dir.file("brief.out")).size() >= expected.size(); }));
+  CHECK(read_file(dir.file("brief.out")) == expected);
 }

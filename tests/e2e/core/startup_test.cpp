@@ -60,7 +60,9 @@ autostart=false
   REQUIRE(spawned);
   REQUIRE(success);
   CHECK(success->index > spawned->index);
-  CHECK(success->millis - spawned->millis >= 990);
+  // The clock starts at the fork, which precedes the "spawned" line by the
+  // time the spawn itself takes (long on a loaded machine): leave a margin.
+  CHECK(success->millis - spawned->millis >= 750);
 
   xmlrpc::Value manual = d.process_info("manual");
   CHECK(str_field(manual, "statename") == "STOPPED");
@@ -200,17 +202,22 @@ startsecs=0
 
   // A second supervisord for the same socket (own pidfile and log, so only
   // the socket conflicts) must refuse with status 2 and leave the first alone.
-  Daemon second(dir, body);
-  second.start({"-n", "-j", dir.file("second.pid"), "-l", dir.file("second.log")}, /*wait_ready=*/false);
-  auto second_status = second.wait_exit(kDeadline);
-  REQUIRE_MESSAGE(second_status.has_value(), "second supervisord kept running");
-  CHECK(*second_status == 2);
-  CHECK_MESSAGE(second.captured_stderr().find("Another program is already listening") != std::string::npos,
-                second.captured_stderr());
+  CommandResult second = run_command({supervisord_path(), "-n", "-c", d.config_path(), "-j", dir.file("second.pid"),
+                                      "-l", dir.file("second.log")});
+  CHECK_FALSE(second.timed_out);
+  CHECK(second.status == 2);
+  CHECK_MESSAGE(second.err.find("Another program is already listening") != std::string::npos, second.err);
   CHECK(file_exists(d.socket_path()));
   CHECK(pid_alive(daemon_pid));
   RpcResult again = d.call("supervisor.getPID");
   REQUIRE_MESSAGE(again.ok(), again.describe());
   CHECK(again.value().as_int() == daemon_pid);
   CHECK(read_pid_file(d.pidfile_path()) == daemon_pid);
+}
+
+TEST_CASE("supervisord -v prints the version it emulates") {
+  CommandResult r = run_command({supervisord_path(), "-v"});
+  CHECK(r.status == 0);
+  CHECK(r.out == "4.2.5\n");
+  CHECK(r.err == "");
 }

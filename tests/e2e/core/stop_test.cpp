@@ -12,11 +12,13 @@ TEST_CASE("stopProcess sends SIGTERM and waits for the exit") {
   TempDir dir;
   Daemon d(dir, R"(
 [program:graceful]
-command=/bin/sh -c 'trap "kill \$!; echo TERM > @DIR@/graceful.sig; exit 0" TERM; sleep 1000 & wait'
+command=/bin/sh -c 'trap "kill \$!; echo TERM > @DIR@/graceful.sig; exit 0" TERM; echo ready > @DIR@/graceful.ready; sleep 1000 & wait'
 startsecs=0
 )");
   d.start();
   REQUIRE(d.wait_state("graceful", "RUNNING"));
+  // Stop only once the trap is in place.
+  REQUIRE(wait_until([&] { return file_exists(dir.file("graceful.ready")); }));
   const pid_t pid = d.pid_of("graceful");
   RpcResult r = d.call("supervisor.stopProcess", {"graceful"});
   REQUIRE_MESSAGE(r.ok(), r.describe());

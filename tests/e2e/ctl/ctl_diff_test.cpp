@@ -318,19 +318,19 @@ TEST_CASE("supervisorctl matches the reference client command by command") {
       {"start nogrp:*", {}},
       {"start", {}, 1},
       {"start manual", {"stop manual"}},
-      {"start grp:*", {"stop grp:*"}},
+      {"start grp:*", {"stop grp:*"}, -1, false, true},  // group results: completion order
       {"start multi:multi_00 grp:gb", {"stop multi:multi_00 grp:gb"}},
       {"stop manual", {"stop manual"}},  // not running
       {"stop nosuch", {}},
       {"stop", {}, 1},
       {"stop sleeper", {"start sleeper"}},
-      {"stop grp:*", {"start grp:*"}},
+      {"stop grp:*", {"start grp:*"}, -1, false, true},
       {"stop nogrp:*", {}},
       {"restart sleeper", {"start sleeper"}},
-      {"restart grp:*", {"start grp:*"}},
+      {"restart grp:*", {"start grp:*"}, -1, false, true},
       {"restart", {}, 1},
       {"stop all", {"start sleeper grp:* multi:*"}, -1, false, true},
-      {"start sleeper grp:ga multi:*", {"stop all"}},
+      {"start sleeper grp:ga multi:*", {"stop all"}, -1, false, true},
       {"status", {}},
       // signal
       {"signal HUP sleeper", {"start sleeper"}},

@@ -147,6 +147,83 @@ std::unique_ptr<OutputWatch> FakeRuntime::watch_output(UniqueFd, std::function<v
   return nullptr;
 }
 
+namespace {
+class FakeProbeHandle : public health::ProbeHandle {
+ public:
+  explicit FakeProbeHandle(std::shared_ptr<FakeRuntime::ProbeCall> call) : call_(std::move(call)) {}
+  ~FakeProbeHandle() override {
+    if (!call_->finished) call_->cancelled = true;
+  }
+
+ private:
+  std::shared_ptr<FakeRuntime::ProbeCall> call_;
+};
+}  // namespace
+
+std::unique_ptr<health::ProbeHandle> FakeRuntime::start_probe(const ProbeRequest& req, health::ProbeDone done) {
+  auto call = std::make_shared<ProbeCall>();
+  call->req = req;
+  call->at = elapsed();
+  call->done = std::move(done);
+  probes.push_back(call);
+  return std::make_unique<FakeProbeHandle>(call);
+}
+
+bool FakeRuntime::claim_exit(pid_t, int) { return false; }
+
+namespace {
+class FakeNotifyListener : public health::NotifyListener {
+ public:
+  explicit FakeNotifyListener(std::shared_ptr<FakeRuntime::NotifyEntry> e) : entry_(std::move(e)) {}
+  ~FakeNotifyListener() override { entry_->open = false; }
+  const std::string& address() const override { return entry_->address; }
+
+ private:
+  std::shared_ptr<FakeRuntime::NotifyEntry> entry_;
+};
+}  // namespace
+
+Result<std::unique_ptr<health::NotifyListener>> FakeRuntime::open_notify(
+    std::function<void(std::string_view)> on_datagram) {
+  auto e = std::make_shared<NotifyEntry>();
+  e->address = "@fake-notify/" + std::to_string(notify_listeners.size() + 1);
+  e->on_datagram = std::move(on_datagram);
+  notify_listeners.push_back(e);
+  return std::unique_ptr<health::NotifyListener>(std::make_unique<FakeNotifyListener>(e));
+}
+
+void FakeRuntime::notify(const std::string& datagram) {
+  for (auto it = notify_listeners.rbegin(); it != notify_listeners.rend(); ++it) {
+    if (!(*it)->open) continue;
+    auto cb = (*it)->on_datagram;
+    cb(datagram);
+    run_posted();
+    return;
+  }
+  throw std::logic_error("FakeRuntime::notify: no open notify listener");
+}
+
+std::size_t FakeRuntime::open_notify_listeners() const {
+  std::size_t n = 0;
+  for (const auto& e : notify_listeners) n += e->open ? 1 : 0;
+  return n;
+}
+
+FakeRuntime::ProbeCall* FakeRuntime::pending_probe() const {
+  for (auto it = probes.rbegin(); it != probes.rend(); ++it)
+    if (!(*it)->cancelled && !(*it)->finished) return it->get();
+  return nullptr;
+}
+
+void FakeRuntime::finish_probe(bool ok, const std::string& detail) {
+  ProbeCall* call = pending_probe();
+  if (!call) throw std::logic_error("FakeRuntime::finish_probe: no pending probe");
+  call->finished = true;
+  auto done = call->done;
+  done(health::ProbeOutcome{ok, detail});
+  run_posted();
+}
+
 void FakeRuntime::exit(pid_t pid, int wait_status) {
   if (!supervisor_) throw std::logic_error("FakeRuntime::exit before attach()");
   supervisor_->on_child_exit(pid, wait_status);

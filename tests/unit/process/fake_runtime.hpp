@@ -73,6 +73,10 @@ class FakeRuntime : public Runtime {
   int kill(pid_t pid, int sig, bool group) override;
   std::unique_ptr<OutputWatch> watch_output(UniqueFd fd, std::function<void(std::string_view)> on_data,
                                             std::function<void()> on_eof) override;
+  std::unique_ptr<health::ProbeHandle> start_probe(const ProbeRequest& req, health::ProbeDone done) override;
+  bool claim_exit(pid_t pid, int wait_status) override;
+  Result<std::unique_ptr<health::NotifyListener>> open_notify(
+      std::function<void(std::string_view)> on_datagram) override;
 
   // Clock control.
   void advance(Duration d);
@@ -96,6 +100,35 @@ class FakeRuntime : public Runtime {
   std::vector<SpawnCall> spawns;  // every spawn() call, failed ones too
   std::vector<KillCall> kills;
   pid_t last_pid() const;         // pid of the last successful spawn, 0 if none
+
+  // Health probes: start_probe() records the request (at elapsed()) and
+  // leaves it pending until the test answers it with finish_probe(), which
+  // calls the callback and runs the posted functions. Destroying the handle
+  // (the process gave up on it) marks it cancelled.
+  struct ProbeCall {
+    ProbeRequest req;
+    Duration at{0};
+    health::ProbeDone done;
+    bool cancelled = false;
+    bool finished = false;
+  };
+  std::vector<std::shared_ptr<ProbeCall>> probes;
+  // The last probe still waiting for an answer, or null.
+  ProbeCall* pending_probe() const;
+  // Answers the pending probe; throws when there is none.
+  void finish_probe(bool ok, const std::string& detail = "");
+
+  // sd_notify: open_notify() hands out "@fake-notify/1", "@fake-notify/2"...
+  // notify() delivers a datagram to the newest open listener (throws if none)
+  // and runs the posted functions.
+  void notify(const std::string& datagram);
+  std::size_t open_notify_listeners() const;
+  struct NotifyEntry {
+    std::string address;
+    std::function<void(std::string_view)> on_datagram;
+    bool open = true;
+  };
+  std::vector<std::shared_ptr<NotifyEntry>> notify_listeners;
   std::size_t successful_spawns() const;
 
  private:
