@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "config/datatypes.hpp"
@@ -59,7 +61,7 @@ const std::set<std::string>& known_program_keys() {
       // Issue 5 (beyond supervisord).
       "restart_delay", "backoff", "backoff_max", "backoff_reset", "restart_limit", "healthcheck",
       "healthcheck_interval", "healthcheck_timeout", "healthcheck_retries", "healthcheck_start_period",
-      "healthcheck_action", "ready", "watchdog_sec"};
+      "healthcheck_action", "ready", "watchdog_sec", "depends_on"};
   return keys;
 }
 
@@ -258,6 +260,7 @@ class Loader {
   Status read_supervisord();
   Status read_rpcinterfaces();
   Status read_groups();
+  Status check_dependencies(const std::vector<GroupConfig>& groups) const;
   Status read_servers();
   Result<CtlConfig> read_ctl(const std::string& here, bool required);
   Result<std::map<std::string, std::string>> fcgi_socket_options(const std::string& section,
@@ -626,6 +629,39 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
     }
   }
 
+  // depends_on= (issue 5), [program:x] only: program names and "group:*",
+  // separated by commas and/or spaces. check_dependencies() checks the names
+  // against the whole configuration once every section is read.
+  std::vector<std::string> depends_on;
+  if (section.rfind("program:", 0) == 0) {
+    SUP_TRY(deps_opt, get(section, "depends_on", common));
+    if (*deps_opt) {
+      std::string word;
+      auto take = [&]() -> Status {
+        if (word.empty()) return {};
+        std::string entry = std::move(word);
+        word.clear();
+        auto colon = entry.find(':');
+        std::string name = colon == std::string::npos ? entry : entry.substr(0, colon);
+        if (colon != std::string::npos && entry.substr(colon) != ":*")
+          return invalid(section, "depends_on", entry, "expected a program name or group:*");
+        if (!parse_process_name(name) || name.empty())
+          return invalid(section, "depends_on", entry, "not a valid program or group name");
+        if (std::find(depends_on.begin(), depends_on.end(), entry) == depends_on.end())
+          depends_on.push_back(entry);
+        return {};
+      };
+      for (char c : **deps_opt) {
+        if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+          if (Status st = take(); !st) return Error{st.error()};
+        } else {
+          word += c;
+        }
+      }
+      if (Status st = take(); !st) return Error{st.error()};
+    }
+  }
+
   // Unknown keys are kept verbatim for extensions.
   std::map<std::string, std::string> extra;
   for (const auto& key : doc_.options(section)) {
@@ -757,6 +793,7 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
       pc.socket_gid = socket_owner->gid;
     }
     pc.socket_mode = socket_mode;
+    pc.depends_on = depends_on;
     processes.push_back(std::move(pc));
   }
   // Processes are ordered by priority (stable).
@@ -898,7 +935,67 @@ Status Loader::read_groups() {
       pc.environment = std::move(env);
     }
   }
+  if (Status st = check_dependencies(groups); !st) return st;
   cfg_.groups = std::move(groups);
+  return {};
+}
+
+// Every depends_on= entry names a program or a group, and the programs'
+// dependency graph (a "group:*" entry stands for each program of the group)
+// has no cycle. The first problem, in section order, is the error.
+Status Loader::check_dependencies(const std::vector<GroupConfig>& groups) const {
+  std::map<std::string, std::vector<std::string>> group_programs;  // group -> programs
+  std::map<std::string, const ProcessConfig*> programs;            // program -> its first process
+  for (const auto& g : groups)
+    for (const auto& pc : g.processes) {
+      auto& list = group_programs[g.name];
+      if (std::find(list.begin(), list.end(), pc.program) == list.end()) list.push_back(pc.program);
+      programs.emplace(pc.program, &pc);
+    }
+  // program -> (entry, program it needs) edges, in the order written.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> edges;
+  for (const auto& [program, pc] : programs) {
+    const std::string section = "program:" + program;
+    for (const std::string& entry : pc->depends_on) {
+      if (entry.size() > 2 && entry.compare(entry.size() - 2, 2, ":*") == 0) {
+        std::string group = entry.substr(0, entry.size() - 2);
+        auto it = group_programs.find(group);
+        if (it == group_programs.end()) return invalid(section, "depends_on", entry, "no such group");
+        for (const auto& member : it->second) edges[program].emplace_back(entry, member);
+      } else {
+        if (!programs.count(entry)) return invalid(section, "depends_on", entry, "no such program");
+        edges[program].emplace_back(entry, entry);
+      }
+    }
+  }
+  // Depth-first search; `path` is the chain from the root being explored.
+  std::map<std::string, int> mark;  // 0 unvisited, 1 on the path, 2 done
+  std::vector<std::string> path;
+  std::function<Status(const std::string&)> visit = [&](const std::string& program) -> Status {
+    mark[program] = 1;
+    path.push_back(program);
+    for (const auto& [entry, next] : edges[program]) {
+      if (mark[next] == 1) {
+        std::string chain;
+        auto from = std::find(path.begin(), path.end(), next);
+        for (auto it = from; it != path.end(); ++it) chain += *it + " -> ";
+        chain += next;
+        return invalid("program:" + *from, "depends_on", raw("program:" + *from, "depends_on").value_or(entry),
+                       "dependency cycle: " + chain);
+      }
+      if (mark[next] == 0)
+        if (Status st = visit(next); !st) return st;
+    }
+    path.pop_back();
+    mark[program] = 2;
+    return {};
+  };
+  for (const auto& section : doc_.section_names()) {
+    if (section.rfind("program:", 0) != 0) continue;
+    std::string program = section.substr(8);
+    if (programs.count(program) && mark[program] == 0)
+      if (Status st = visit(program); !st) return st;
+  }
   return {};
 }
 

@@ -101,6 +101,9 @@ struct ProcessConfig {
   bool healthcheck_restart = true;        // healthcheck_action=restart (false: none)
   Readiness ready = Readiness::Startsecs;
   int watchdog_sec = 0;                   // ready=notify: WATCHDOG=1 required this often; 0 = off
+  // depends_on= (issue 5): program names and "group:*" entries, as written
+  // (validated by the loader: every name exists and there is no cycle).
+  std::vector<std::string> depends_on;
   std::map<std::string, std::string> extra;  // unrecognised keys, kept verbatim
 
   bool operator==(const ProcessConfig&) const = default;

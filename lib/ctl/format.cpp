@@ -1,5 +1,7 @@
 #include "ctl/format.hpp"
 
+#include "util/py_repr.hpp"
+
 #include <netdb.h>
 
 #include <algorithm>
@@ -64,32 +66,7 @@ bool is_stopped_state(std::int64_t code) {
   return code == state::kStopped || code == state::kExited || code == state::kFatal || code == state::kUnknown;
 }
 
-std::string py_repr(std::string_view s) {
-  const bool has_single = s.find('\'') != std::string_view::npos;
-  const bool has_double = s.find('"') != std::string_view::npos;
-  const char quote = (has_single && !has_double) ? '"' : '\'';
-  std::string out(1, quote);
-  for (unsigned char c : s) {
-    if (c == static_cast<unsigned char>(quote) || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);  // UTF-8 bytes of printable characters pass through
-    }
-  }
-  out += quote;
-  return out;
-}
+std::string py_repr(std::string_view s) { return sup::py_repr(s); }
 
 std::string py_str(const xmlrpc::Value& v) {
   switch (v.type()) {

@@ -163,7 +163,8 @@ void Process::transition() {
         }
         break;
       case ProcessState::Stopped:
-        if (laststart_ == 0 && config_.autostart) spawn();  // STOPPED -> STARTING: autostart
+        // STOPPED -> STARTING: autostart, once the dependencies are RUNNING.
+        if (laststart_ == 0 && config_.autostart && host_.admit_autostart(*this)) spawn();
         break;
       case ProcessState::Backoff:
         // BACKOFF -> STARTING
@@ -198,6 +199,12 @@ void Process::transition() {
     give_up();
     log::info("gave up: {} entered FATAL state, too many start retries too quickly", name());
   }
+}
+
+void Process::abandon_start(const std::string& why) {
+  spawnerr_ = why;
+  log::info("not started: {} ({})", name(), why);
+  if (state_ == ProcessState::Exited || state_ == ProcessState::Fatal) set_state(ProcessState::Stopped, why);
 }
 
 void Process::give_up() {

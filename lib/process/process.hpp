@@ -46,6 +46,12 @@ class ProcessHost {
     (void)p;
     return std::vector<int>{};
   }
+  // Asked before an autostart (depends_on=, issue 5): false when p must wait
+  // for processes it depends on; the host then spawns p once they are RUNNING.
+  virtual bool admit_autostart(Process& p) {
+    (void)p;
+    return true;
+  }
 };
 
 // Decoded wait status.
@@ -121,6 +127,9 @@ class Process {
   std::string signal(int sig);
   // BACKOFF -> FATAL (shutdown of a group, or retries exhausted).
   void give_up();
+  // A start that waited for dependencies will not happen (depends_on=):
+  // records why as the spawnerr and leaves the process STOPPED.
+  void abandon_start(const std::string& why);
   // Called by the reaper.
   void on_exit(int wait_status);
   // Writes to the child's stdin. Returns false when stdin is closed.

@@ -177,6 +177,7 @@ void Supervisor::begin_stop(SupervisorState mood, std::function<void()> done) {
   stop_done_ = std::move(done);
   if (already_stopping) return;  // the stop in progress continues, with the new outcome
   stop_queue_.clear();
+  waiting_.clear();  // nothing starts any more
   for (const auto& g : groups_) stop_queue_.push_back(g->name());  // ascending: back is stopped first
   advance_stop();
 }
@@ -192,7 +193,9 @@ void Supervisor::advance_stop() {
       stop_queue_.pop_back();
       continue;
     }
-    g->stop_all(why);
+    // Descending priority, except that a process outlives its dependents.
+    for (auto it = g->processes().rbegin(); it != g->processes().rend(); ++it)
+      stop_after_dependents(**it, why, 0);
     auto left = g->unstopped();
     if (!left.empty()) {
       std::string names;
@@ -268,8 +271,10 @@ Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
   auto it = std::find_if(groups_.begin(), groups_.end(), [&](const auto& g) { return g->name() == name; });
   if (it == groups_.end()) return RemoveResult::NoSuchGroup;
   if (!(*it)->unstopped().empty()) return RemoveResult::StillRunning;
-  for (const auto& p : (*it)->processes())
+  for (const auto& p : (*it)->processes()) {
     if (p->pid()) by_pid_.erase(p->pid());
+    waiting_.erase(key(*p));
+  }
   groups_.erase(it);
   if (sockets_) {
     // A group that is still configured (update of a changed program: remove,
@@ -328,7 +333,159 @@ void Supervisor::on_state_change(Process& p, ProcessState from, ProcessState to)
       fn(p, from, to);
     }
   }
+  if (to == ProcessState::Running && !waiting_.empty() && may_start()) {
+    // Posted: the new RUNNING state is logged ("success: ...") before any
+    // dependent is spawned.
+    std::weak_ptr<bool> alive = alive_;
+    rt_.post([this, alive] {
+      if (auto a = alive.lock(); a && *a && may_start()) start_waiters();
+    });
+  }
+  if (to == ProcessState::Fatal && !waiting_.empty())
+    abandon_waiters(p, "dependency '" + p.name() + "' entered FATAL state");
   if (mood_ != SupervisorState::Running && is_stopped_state(to)) advance_stop();
+}
+
+size_t Supervisor::process_count() const {
+  size_t n = 0;
+  for (const auto& g : groups_) n += g->processes().size();
+  return n;
+}
+
+std::vector<Process*> Supervisor::dependencies_of(const Process& p) const {
+  std::vector<Process*> out;
+  auto add = [&](Process* d) {
+    if (d != &p && std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  };
+  for (const std::string& entry : p.config().depends_on) {
+    if (entry.size() > 2 && entry.compare(entry.size() - 2, 2, ":*") == 0) {
+      if (ProcessGroup* g = find_group(entry.substr(0, entry.size() - 2)))
+        for (const auto& q : g->processes()) add(q.get());
+      continue;
+    }
+    for (const auto& g : groups_)
+      for (const auto& q : g->processes())
+        if (q->config().program == entry) add(q.get());
+  }
+  return out;
+}
+
+std::vector<Process*> Supervisor::dependents_of(const Process& p) const {
+  std::vector<Process*> out;
+  for (const auto& g : groups_)
+    for (const auto& q : g->processes()) {
+      if (q->config().depends_on.empty()) continue;
+      auto deps = dependencies_of(*q);
+      if (std::find(deps.begin(), deps.end(), &p) != deps.end()) out.push_back(q.get());
+    }
+  return out;
+}
+
+bool Supervisor::request_start(Process& p) { return start_with_dependencies(p, 0); }
+
+bool Supervisor::start_with_dependencies(Process& p, size_t depth) {
+  bool ready = true;
+  for (Process* d : dependencies_of(p)) {
+    if (d->state() == ProcessState::Running) continue;
+    ready = false;
+    // STARTING/BACKOFF/STOPPING ones, and those already waiting, get there by themselves.
+    // The depth bound only matters for a cycle across configuration generations.
+    bool startable = d->state() == ProcessState::Stopped || d->state() == ProcessState::Exited ||
+                     d->state() == ProcessState::Fatal;
+    if (startable && !is_waiting(*d) && depth < process_count()) {
+      log::info("starting {}: {} depends on it", d->name(), p.name());
+      start_with_dependencies(*d, depth + 1);
+    }
+  }
+  if (ready) {
+    waiting_.erase(key(p));
+    p.spawn();
+    return true;
+  }
+  if (waiting_.insert(key(p)).second) log::info("waiting: {} starts once its dependencies are RUNNING", p.name());
+  return false;
+}
+
+bool Supervisor::admit_autostart(Process& p) {
+  bool ready = true;
+  for (Process* d : dependencies_of(p)) {
+    if (d->state() == ProcessState::Running) continue;
+    if (d->state() == ProcessState::Fatal) {
+      waiting_.erase(key(p));
+      p.abandon_start("dependency '" + d->name() + "' is in FATAL state");
+      return false;
+    }
+    ready = false;
+  }
+  if (ready) {
+    waiting_.erase(key(p));
+    return true;
+  }
+  if (waiting_.insert(key(p)).second) log::info("waiting: {} starts once its dependencies are RUNNING", p.name());
+  return false;
+}
+
+void Supervisor::start_waiters() {
+  // Spawning changes states, which may call back here: work on a copy.
+  std::vector<std::string> keys(waiting_.begin(), waiting_.end());
+  for (const std::string& k : keys) {
+    if (!waiting_.count(k) || !may_start()) continue;
+    Process* w = find_process(k);
+    if (!w || !is_stopped_state(w->state())) {  // removed, or started some other way
+      waiting_.erase(k);
+      continue;
+    }
+    auto deps = dependencies_of(*w);
+    if (std::all_of(deps.begin(), deps.end(), [](Process* d) { return d->state() == ProcessState::Running; })) {
+      waiting_.erase(k);
+      log::info("dependencies of {} are RUNNING: starting it", w->name());
+      w->spawn();
+    }
+  }
+}
+
+void Supervisor::abandon_waiters(const Process& dep, const std::string& why) {
+  std::vector<std::string> keys(waiting_.begin(), waiting_.end());
+  for (const std::string& k : keys) {
+    if (!waiting_.count(k)) continue;
+    Process* w = find_process(k);
+    if (!w) {
+      waiting_.erase(k);
+      continue;
+    }
+    auto deps = dependencies_of(*w);
+    if (std::find(deps.begin(), deps.end(), &dep) == deps.end()) continue;
+    waiting_.erase(k);
+    w->abandon_start(why);
+    // Whatever waited for w will not start either.
+    abandon_waiters(*w, "dependency '" + w->name() + "' did not start: " + why);
+  }
+}
+
+void Supervisor::stop_after_dependents(Process& p, const std::string& why, size_t depth) {
+  auto dependents = dependents_of(p);
+  if (depth < process_count()) {
+    for (Process* d : dependents)
+      if (!is_stopped_state(d->state())) stop_after_dependents(*d, why, depth + 1);
+    for (Process* d : dependents)
+      if (!is_stopped_state(d->state())) return;  // p is stopped once they are
+  }
+  switch (p.state()) {
+    case ProcessState::Running:
+    case ProcessState::Starting:
+      p.stop(why);  // -> STOPPING
+      break;
+    case ProcessState::Backoff:
+      p.give_up();  // BACKOFF -> FATAL
+      log::info("gave up: {} entered FATAL state ({})", p.name(), why);
+      break;
+    case ProcessState::Stopped:
+    case ProcessState::Stopping:
+    case ProcessState::Exited:
+    case ProcessState::Fatal:
+    case ProcessState::Unknown:
+      break;
+  }
 }
 
 Status Supervisor::claim_sockets(const config::GroupConfig& gc) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -92,6 +93,19 @@ class Supervisor : public ProcessHost {
   int subscribe(StateListener listener);
   void unsubscribe(int id);
 
+  // depends_on= (issue 5), resolved against the active groups: the processes
+  // p depends on, and the processes that depend on p.
+  std::vector<Process*> dependencies_of(const Process& p) const;
+  std::vector<Process*> dependents_of(const Process& p) const;
+  // A start request (startProcess) honouring depends_on=: spawns p now when
+  // every dependency is RUNNING and returns true. Otherwise starts the
+  // dependencies that are stopped (theirs first, recursively), returns false,
+  // and spawns p once they are all RUNNING; if one enters FATAL, p stays
+  // STOPPED with a spawnerr naming it. The caller has checked p's state.
+  bool request_start(Process& p);
+  // True while p waits for its dependencies before spawning.
+  bool is_waiting(const Process& p) const { return waiting_.count(key(p)) != 0; }
+
   // Reopens every child log (SIGUSR2).
   void reopen_logs();
 
@@ -109,6 +123,7 @@ class Supervisor : public ProcessHost {
   void on_state_change(Process& p, ProcessState from, ProcessState to) override;
   void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) override;
   Result<std::vector<int>> listen_fds(const Process& p) override;
+  bool admit_autostart(Process& p) override;
 
  private:
   std::unique_ptr<ProcessGroup> make_group(const config::GroupConfig& gc);
@@ -116,6 +131,13 @@ class Supervisor : public ProcessHost {
   void advance_stop();
   void sort_groups();
   void autostart_step();
+  static std::string key(const Process& p) { return p.group() + ":" + p.name(); }
+  bool start_with_dependencies(Process& p, size_t depth);
+  void start_waiters();
+  void abandon_waiters(const Process& dep, const std::string& why);
+  // Ordered stop: stops p's dependents first; p itself once they are stopped.
+  void stop_after_dependents(Process& p, const std::string& why, size_t depth);
+  size_t process_count() const;
 
   Runtime& rt_;
   config::Config config_;
@@ -135,6 +157,8 @@ class Supervisor : public ProcessHost {
   // Processes still to be given their first transition by start().
   std::deque<std::string> autostart_queue_;
   sockets::SocketStore* sockets_ = nullptr;
+  // depends_on=: "group:name" of the processes waiting for their dependencies.
+  std::set<std::string> waiting_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -21,6 +21,7 @@
 #include "logging/log_reader.hpp"
 #include "process/supervisor.hpp"
 #include "rpc/faults.hpp"
+#include "util/py_repr.hpp"
 
 namespace sup::rpc {
 
@@ -106,31 +107,7 @@ struct Params {
   }
 };
 
-// Python's repr() of a string: single quotes unless it contains one and no
-// double quote; backslash escapes for quotes, backslashes and controls.
-std::string python_repr(const std::string& s) {
-  char q = (s.find('\'') != std::string::npos && s.find('"') == std::string::npos) ? '"' : '\'';
-  std::string out(1, q);
-  for (unsigned char c : s) {
-    if (c == static_cast<unsigned char>(q) || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + q;
-}
+std::string python_repr(const std::string& s) { return sup::py_repr(s); }
 
 // Python's repr() of a float: the shortest round-trip digits, always with a
 // decimal point or an exponent (1.0, 0.1, 1e+16, 1e-05).
@@ -477,18 +454,22 @@ Api::Result ApiImpl::start_process(const std::string& name, bool wait) {
   if (process->state() == ProcessState::Unknown)
     fail(Fault::Failed, name + " is in an unknown process state");
   log::info("start requested: {} (via XML-RPC)", process->namespec());
-  process->spawn();
-  if (!process->spawnerr().empty() && process->state() == ProcessState::Backoff)
-    fail(Fault::SpawnError, name);
-  // As supervisord does: a transition now makes a startsecs=0 process
-  // RUNNING before the reply (and startProcessGroup reports it at once).
-  process->transition();
+  // depends_on=: a process whose dependencies are not RUNNING starts them
+  // and waits for them (or fails when one of them enters FATAL).
+  if (sup_.request_start(*process)) {
+    if (!process->spawnerr().empty() && process->state() == ProcessState::Backoff)
+      fail(Fault::SpawnError, name);
+    // As supervisord does: a transition now makes a startsecs=0 process
+    // RUNNING before the reply (and startProcessGroup reports it at once).
+    process->transition();
+  }
   if (!wait || process->state() == ProcessState::Running) return Value(true);
   // Look the process up again on each check: it may be removed meanwhile.
   std::string n = name;
   return Deferred([this, n]() -> std::optional<Outcome> {
     Process* proc = find(n);
     if (!proc) return Outcome(make_fault(Fault::AbnormalTermination, n));
+    if (sup_.is_waiting(*proc)) return std::nullopt;  // for its dependencies
     if (!proc->spawnerr().empty()) return Outcome(make_fault(Fault::SpawnError, n));
     ProcessState st = proc->state();
     if (st != ProcessState::Starting && st != ProcessState::Running)

@@ -21,6 +21,8 @@ import time
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
+    # A connection that never sends its request must not hold up the drain.
+    timeout = 3
 
     def do_GET(self):
         time.sleep(0.005)

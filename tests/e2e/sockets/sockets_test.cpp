@@ -154,7 +154,7 @@ process_name=%(program_name)s_%(process_num)d
 numprocs=2
 socket=tcp://127.0.0.1:@PORT@
 startsecs=1
-stopwaitsecs=20
+stopwaitsecs=8
 )";
 
 const char* kSingleConf = R"(
@@ -162,7 +162,7 @@ const char* kSingleConf = R"(
 command=/usr/bin/python3 @SERVICE@ @ARGS@
 @SOCKET@
 startsecs=1
-stopwaitsecs=20
+stopwaitsecs=8
 )";
 
 std::string conf(const char* tmpl, int port, const std::string& socket_line, const std::string& args = "") {
