@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,6 +35,10 @@ extern char** environ;
 
 namespace sup {
 namespace {
+
+// Parsing the configuration makes several transient copies of it; give the
+// freed heap back so a long-running daemon's RSS is what it really uses.
+void release_free_memory() { ::malloc_trim(0); }
 
 void usage_error(const std::string& argv0, const std::string& msg) {
   std::fprintf(stderr, "Error: %s\nFor help, use %s -h\n", msg.c_str(), argv0.c_str());
@@ -549,6 +554,7 @@ int Daemon::run() {
   arm_signals();
   reap();  // anything that exited before the handler was installed
   supervisor_->start();
+  release_free_memory();
   io_.run();
 
   // Every child has been stopped and reaped by now.

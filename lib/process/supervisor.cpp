@@ -10,6 +10,30 @@
 
 namespace sup {
 
+ProcessGroup::ProcessGroup(const config::GroupConfig& config) : config_(config) {
+  config_.processes.clear();
+  config_.processes.shrink_to_fit();
+}
+
+config::GroupConfig ProcessGroup::config() const {
+  config::GroupConfig gc = config_;
+  gc.processes.reserve(config_order_.size());
+  for (const Process* p : config_order_) gc.processes.push_back(p->config());
+  return gc;
+}
+
+void ProcessGroup::add(std::unique_ptr<Process> p) {
+  config_order_.push_back(p.get());
+  processes_.push_back(std::move(p));
+}
+
+void ProcessGroup::sort() {
+  std::stable_sort(processes_.begin(), processes_.end(), [](const auto& a, const auto& b) {
+    if (a->config().priority != b->config().priority) return a->config().priority < b->config().priority;
+    return a->name() < b->name();
+  });
+}
+
 Process* ProcessGroup::find(const std::string& name) const {
   for (const auto& p : processes_)
     if (p->name() == name) return p.get();
@@ -92,14 +116,9 @@ std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& 
     std::unique_ptr<logging::ChannelLog> err;
     if (!pc.redirect_stderr) err = make_log(pc.stderr_log, "stderr");
     proc->set_logs(std::move(out), std::move(err));
-    group->processes().push_back(std::move(proc));
+    group->add(std::move(proc));
   }
-  std::stable_sort(group->processes().begin(), group->processes().end(),
-                   [](const auto& a, const auto& b) {
-                     if (a->config().priority != b->config().priority)
-                       return a->config().priority < b->config().priority;
-                     return a->name() < b->name();
-                   });
+  group->sort();
   return group;
 }
 

@@ -30,10 +30,18 @@ class SocketStore;
 
 class ProcessGroup {
  public:
-  ProcessGroup(config::GroupConfig config) : config_(std::move(config)) {}
-  const config::GroupConfig& config() const { return config_; }
+  // Keeps the group's own settings; each process keeps its ProcessConfig
+  // (one copy per process: memory per program matters at 1000 programs).
+  explicit ProcessGroup(const config::GroupConfig& config);
+  // The group's configuration as loaded (processes in config order), for
+  // reread's diff against a fresh configuration.
+  config::GroupConfig config() const;
   const std::string& name() const { return config_.name; }
   int priority() const { return config_.priority; }
+  // Adds a process; call in config order.
+  void add(std::unique_ptr<Process> p);
+  // Sorts processes by (priority, name).
+  void sort();
   // Sorted by (priority, name).
   std::vector<std::unique_ptr<Process>>& processes() { return processes_; }
   const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
@@ -44,8 +52,9 @@ class ProcessGroup {
   std::vector<Process*> unstopped() const;
 
  private:
-  config::GroupConfig config_;
+  config::GroupConfig config_;  // without processes
   std::vector<std::unique_ptr<Process>> processes_;
+  std::vector<const Process*> config_order_;
 };
 
 class Supervisor : public ProcessHost {
