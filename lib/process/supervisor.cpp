@@ -40,27 +40,34 @@ Process* ProcessGroup::find(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+
+// supervisord's stop during shutdown/restart: RUNNING/STARTING -> STOPPING,
+// BACKOFF -> FATAL; other states are left as they are.
+void stop_for_shutdown(Process& p, const std::string& why) {
+  switch (p.state()) {
+    case ProcessState::Running:
+    case ProcessState::Starting:
+      p.stop(why);  // -> STOPPING
+      break;
+    case ProcessState::Backoff:
+      p.give_up();  // BACKOFF -> FATAL
+      log::info("gave up: {} entered FATAL state ({})", p.name(), why);
+      break;
+    case ProcessState::Stopped:
+    case ProcessState::Stopping:
+    case ProcessState::Exited:
+    case ProcessState::Fatal:
+    case ProcessState::Unknown:
+      break;
+  }
+}
+
+}  // namespace
+
 void ProcessGroup::stop_all(const std::string& why) {
   // Descending priority: the reverse of start order.
-  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) {
-    Process& p = **it;
-    switch (p.state()) {
-      case ProcessState::Running:
-      case ProcessState::Starting:
-        p.stop(why);  // -> STOPPING
-        break;
-      case ProcessState::Backoff:
-        p.give_up();  // BACKOFF -> FATAL
-        log::info("gave up: {} entered FATAL state ({})", p.name(), why);
-        break;
-      case ProcessState::Stopped:
-      case ProcessState::Stopping:
-      case ProcessState::Exited:
-      case ProcessState::Fatal:
-      case ProcessState::Unknown:
-        break;
-    }
-  }
+  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) stop_for_shutdown(**it, why);
 }
 
 std::vector<Process*> ProcessGroup::unstopped() const {
@@ -489,22 +496,7 @@ void Supervisor::stop_after_dependents(Process& p, const std::string& why, size_
     for (Process* d : dependents)
       if (!is_stopped_state(d->state())) return;  // p is stopped once they are
   }
-  switch (p.state()) {
-    case ProcessState::Running:
-    case ProcessState::Starting:
-      p.stop(why);  // -> STOPPING
-      break;
-    case ProcessState::Backoff:
-      p.give_up();  // BACKOFF -> FATAL
-      log::info("gave up: {} entered FATAL state ({})", p.name(), why);
-      break;
-    case ProcessState::Stopped:
-    case ProcessState::Stopping:
-    case ProcessState::Exited:
-    case ProcessState::Fatal:
-    case ProcessState::Unknown:
-      break;
-  }
+  stop_for_shutdown(p, why);
 }
 
 Status Supervisor::claim_sockets(const config::GroupConfig& gc) {
