@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sums doctest's per-executable counts from meson's testlog.json files and
 prints the closing line "N passed, M failed". An executable that ended
-without a doctest summary (crash, timeout) counts as one failure."""
+without a doctest summary (crash, timeout) counts as one failure. A *.log
+argument is a runner's plain output ending with a doctest-style summary."""
 import json
 import re
 import sys
@@ -15,6 +16,21 @@ for path in sys.argv[1:]:
     except OSError as e:
         print(f"missing test log {path}: {e}")
         failed += 1
+        continue
+    if path.endswith(".log"):
+        # Plain output of a runner that ends with a doctest-style summary
+        # (tests/fuzz/run); none means it did not finish.
+        m = None
+        for m in SUMMARY.finditer("\n".join(lines)):
+            pass
+        if m:
+            p, f = int(m.group(2)), int(m.group(3))
+            print(f"{path}: {p} passed, {f} failed")
+        else:
+            p, f = 0, 1
+            print(f"{path}: no doctest summary")
+        passed += p
+        failed += f
         continue
     for line in lines:
         rec = json.loads(line)

@@ -10,6 +10,7 @@
 
 #include "config/loader.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/sample_config.hpp"
 
 namespace po = boost::program_options;
 
@@ -26,6 +27,7 @@ const char kUsage[] =
     "-s/--silent -- no logs to stdout (maps to 'silent=true' in config file)\n"
     "-h/--help -- print this usage message and exit\n"
     "-v/--version -- print supervisord version number and exit\n"
+    "--echo-config -- print a commented sample configuration file and exit\n"
     "-u/--user USER -- run supervisord as this user (or numeric uid)\n"
     "-m/--umask UMASK -- use this umask for daemon subprocess (default is 022)\n"
     "-d/--directory DIRECTORY -- directory to chdir to when daemonized\n"
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
       ("silent,s", po::bool_switch())
       ("help,h", po::bool_switch())
       ("version,v", po::bool_switch())
+      ("echo-config", po::bool_switch())
       ("user,u", po::value<std::string>())
       ("umask,m", po::value<std::string>())
       ("directory,d", po::value<std::string>())
@@ -98,6 +101,11 @@ int main(int argc, char** argv) {
   if (vm["help"].as<bool>()) {
     std::fputs(kUsage, stdout);
     return 0;
+  }
+  if (vm["echo-config"].as<bool>()) {
+    std::string_view text = sup::sample_config();
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
   }
   if (vm["version"].as<bool>()) {
     std::puts("4.2.5");

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <limits>
@@ -281,6 +283,33 @@ Result<OwnerIds> parse_user_group(std::string_view s) {
     ids.gid = *gid;
   }
   return ids;
+}
+
+Result<std::vector<uid_t>> parse_allowed_uids(std::string_view s) {
+  std::vector<uid_t> uids;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = s.find(',', start);
+    std::string item(s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+    std::size_t lead = 0;
+    while (lead < item.size() && std::isspace(static_cast<unsigned char>(item[lead]))) ++lead;
+    item.erase(0, lead);
+    if (item.empty()) return Error{"empty user name in list"};
+    uid_t uid;
+    if (auto num = py_int(item, 10)) {
+      if (*num < 0 || *num > std::numeric_limits<uid_t>::max() - 1) return Error{"Invalid user id " + item};
+      uid = static_cast<uid_t>(*num);
+    } else {
+      const passwd* pw = ::getpwnam(item.c_str());
+      if (pw == nullptr) return Error{"Invalid user name " + item};
+      uid = pw->pw_uid;
+    }
+    if (std::find(uids.begin(), uids.end(), uid) == uids.end()) uids.push_back(uid);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return uids;
 }
 
 namespace {

@@ -51,6 +51,12 @@ struct OwnerIds {
 // "user" or "user:group" (names or numbers, must exist); chown= and socket_owner=.
 Result<OwnerIds> parse_user_group(std::string_view s);
 
+// allowed_uids= of [unix_http_server]: comma-separated user names (looked up
+// in the user database now) or numeric uids (taken as they are: a uid needs
+// no passwd entry to connect). Blanks around items are ignored; duplicates
+// are dropped; an empty list or item is an error.
+Result<std::vector<uid_t>> parse_allowed_uids(std::string_view s);
+
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 // KEY=val,KEY2="v,2" tokenised like Python's shlex (non-POSIX mode, word
 // characters extended with /.+-():), quotes stripped. A repeated key keeps

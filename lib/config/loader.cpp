@@ -61,11 +61,27 @@ const std::set<std::string>& known_program_keys() {
       // Issue 5 (beyond supervisord).
       "restart_delay", "backoff", "backoff_max", "backoff_reset", "restart_limit", "healthcheck",
       "healthcheck_interval", "healthcheck_timeout", "healthcheck_retries", "healthcheck_start_period",
-      "healthcheck_action", "ready", "watchdog_sec", "depends_on"};
+      "healthcheck_action", "ready", "watchdog_sec", "depends_on",
+      // Issue 8 (beyond supervisord).
+      "critical"};
   return keys;
 }
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Errors quote values, and a value continued over several lines holds line
+// breaks: they are written as \n and \r so that every error stays one line.
+template <class T>
+Result<T> one_line(Result<T> r) {
+  if (r) return r;
+  std::string out;
+  for (char c : r.error()) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return Error{std::move(out)};
+}
 
 // restart_limit=N/SECONDS, both positive.
 Result<std::pair<int, int>> parse_restart_limit(std::string_view s) {
@@ -601,6 +617,11 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
         return invalid(section, "socket", **socket_opt, "address " + quote(canonical) + " is listed twice");
       sockets.push_back(canonical);
     }
+    // A child gets its sockets as fds 3..66: sd_listen_fds users never expect
+    // more, and the child set-up has a fixed-size table for them.
+    if (sockets.size() > 64)
+      return invalid(section, "socket", **socket_opt,
+                     "at most 64 addresses per program (" + std::to_string(sockets.size()) + " given)");
     const bool has_unix = std::any_of(sockets.begin(), sockets.end(),
                                       [](const std::string& a) { return a.rfind("unix://", 0) == 0; });
     for (const char* key : {"socket_backlog", "socket_owner", "socket_mode"})
@@ -661,6 +682,9 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
       if (Status st = take(); !st) return Error{st.error()};
     }
   }
+
+  // critical= (issue 8): any program-like section.
+  SUP_TRY(critical, get_bool(section, "critical", common, false));
 
   // Unknown keys are kept verbatim for extensions.
   std::map<std::string, std::string> extra;
@@ -794,6 +818,7 @@ Result<std::vector<ProcessConfig>> Loader::processes_from_section(const std::str
     }
     pc.socket_mode = socket_mode;
     pc.depends_on = depends_on;
+    pc.critical = *critical;
     processes.push_back(std::move(pc));
   }
   // Processes are ordered by priority (stable).
@@ -1082,6 +1107,8 @@ Status Loader::read_servers() {
     }
     server.username = username->value_or("");
     server.password = password->value_or("");
+    SUP_TRY(probes_public, get_bool(section, "probes_public", env_names_, false));
+    server.probes_public = *probes_public;
     if (is_inet) {
       server.kind = HttpServerConfig::Kind::Inet;
       SUP_TRY(port, get(section, "port", env_names_));
@@ -1111,6 +1138,12 @@ Status Loader::read_servers() {
       auto m = parse_octal(**chmod);
       if (!m) return invalid(section, "chmod", **chmod, m.error());
       server.chmod = *m;
+    }
+    SUP_TRY(allowed, get(section, "allowed_uids", env_names_));
+    if (*allowed) {
+      auto uids = parse_allowed_uids(**allowed);
+      if (!uids) return invalid(section, "allowed_uids", **allowed, uids.error());
+      server.allowed_uids = std::move(*uids);
     }
     unix_servers.push_back(std::move(server));
   }
@@ -1168,12 +1201,12 @@ Result<CtlConfig> Loader::load_ctl(const std::string& path) {
 
 Result<Config> load_config(const std::string& path, const std::map<std::string, std::string>& env) {
   Loader loader(env);
-  return loader.load(path);
+  return one_line(loader.load(path));
 }
 
 Result<CtlConfig> load_ctl_config(const std::string& path, const std::map<std::string, std::string>& env) {
   Loader loader(env);
-  return loader.load_ctl(path);
+  return one_line(loader.load_ctl(path));
 }
 
 std::vector<std::string> default_config_search_paths(const std::string& argv0_dir) {

@@ -104,6 +104,9 @@ struct ProcessConfig {
   // depends_on= (issue 5): program names and "group:*" entries, as written
   // (validated by the loader: every name exists and there is no cycle).
   std::vector<std::string> depends_on;
+  // critical= (issue 8): when this process goes FATAL or exits from RUNNING
+  // without a stop request, the daemon stops everything and exits non-zero.
+  bool critical = false;
   std::map<std::string, std::string> extra;  // unrecognised keys, kept verbatim
 
   bool operator==(const ProcessConfig&) const = default;
@@ -141,6 +144,12 @@ struct HttpServerConfig {
   int port = 0;            // inet
   std::string username;
   std::string password;    // plain or {SHA}hex
+  // unix: allowed_uids= (extension), resolved at load; empty = anyone the
+  // socket's mode lets in. Root and the daemon's own uid are always allowed.
+  std::vector<uid_t> allowed_uids;
+  // probes_public= (extension): GET /healthz and /readyz are answered
+  // without authentication (/metrics and everything else still need it).
+  bool probes_public = false;
   bool operator==(const HttpServerConfig&) const = default;
 };
 

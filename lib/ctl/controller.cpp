@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ctl/format.hpp"
+#include "ctl/json.hpp"
 
 namespace sup::ctl {
 namespace {
@@ -282,6 +283,9 @@ void Controller::do_status(const std::string& arg) {
   }
   xmlrpc::Array infos = all_process_info();
   std::vector<std::string> names = split_words(arg);
+  // --json (extension): the matching getProcessInfo structs as a JSON array
+  // on stdout, errors on stderr so that stdout stays parseable; same exit status.
+  const bool json = std::erase(names, std::string("--json")) > 0;
   std::vector<xmlrpc::Value> matching;
   if (names.empty() || contains(names, "all")) {
     matching.assign(infos.begin(), infos.end());
@@ -298,12 +302,19 @@ void Controller::do_status(const std::string& arg) {
         }
       }
       if (!found) {
-        output(process ? name + ": ERROR (no such process)" : group + ": ERROR (no such group)");
+        std::string error = process ? name + ": ERROR (no such process)" : group + ": ERROR (no such group)";
+        if (json)
+          *term_.err << error << '\n';
+        else
+          output(error);
         exit_status_ = exit_code::kInsufficientPrivileges;
       }
     }
   }
-  for (const auto& l : status_lines(matching)) output(l);
+  if (json)
+    output(json_lines_array(matching));
+  else
+    for (const auto& l : status_lines(matching)) output(l);
   for (const auto& info : matching)
     if (is_stopped_state(member_int(info, "state"))) exit_status_ = exit_code::kUnimplementedFeature;
 }
@@ -522,7 +533,8 @@ void Controller::do_pid(const std::string& arg) {
 }
 
 void Controller::do_avail(const std::string& arg) {
-  if (!arg.empty()) {
+  const bool json = arg == "--json";  // extension: getAllConfigInfo as a JSON array
+  if (!arg.empty() && !json) {
     output("Error: avail accepts no arguments");
     exit_status_ = exit_code::kGeneric;
     print_help("avail");
@@ -533,6 +545,10 @@ void Controller::do_avail(const std::string& arg) {
     exit_status_ = exit_code::kGeneric;
     if (r.fault.code != fault::kShutdownState) throw PyError{fault_error_line(r.fault)};
     output("ERROR: supervisor shutting down");
+    return;
+  }
+  if (json) {
+    output(json_lines_array(array_of(r.value)));
     return;
   }
   for (const auto& ci : array_of(r.value)) output(avail_line(ci));

@@ -362,7 +362,9 @@ std::optional<std::vector<std::string>> command_help(std::string_view command) {
   // Our own wording; the information matches supervisorctl's help.
   static const std::map<std::string, std::vector<std::string>, std::less<>> texts = {
       {"add", {"add <group> [...]\tActivate the config of added processes/groups"}},
-      {"avail", {"avail\t\t\tList every configured process and whether it is in use"}},
+      {"avail",
+       {"avail\t\t\tList every configured process and whether it is in use",
+        "avail --json\t\tThe same as a JSON array of getAllConfigInfo objects"}},
       {"clear",
        {"clear <name>\t\tEmpty the log files of a process", "clear <name> <name>\tEmpty the logs of several processes",
         "clear all\t\tEmpty the logs of every process"}},
@@ -400,7 +402,8 @@ std::optional<std::vector<std::string>> command_help(std::string_view command) {
         "start <name> <name>\tStart several processes or groups", "start all\t\tStart every process"}},
       {"status",
        {"status <name>\t\tShow the status of one process", "status <gname>:*\tShow the status of a group's processes",
-        "status <name> <name>\tShow the status of several processes", "status\t\t\tShow the status of every process"}},
+        "status <name> <name>\tShow the status of several processes", "status\t\t\tShow the status of every process",
+        "status --json [<name> ...]\tThe same as a JSON array of getProcessInfo objects"}},
       {"stop",
        {"stop <name>\t\tStop one process", "stop <gname>:*\t\tStop every process of a group",
         "stop <name> <name>\tStop several processes or groups", "stop all\t\tStop every process"}},

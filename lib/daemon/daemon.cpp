@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,11 +23,14 @@
 
 #include "config/datatypes.hpp"
 #include "config/loader.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/sd_notify.hpp"
 #include "http/server.hpp"
 #include "logging/child_log.hpp"
 #include "logging/daemon_log.hpp"
 #include "logging/log_reader.hpp"
 #include "process/asio_runtime.hpp"
+#include "process/critical.hpp"
 #include "process/supervisor.hpp"
 #include "rpc/api.hpp"
 #include "sockets/socket_store.hpp"
@@ -179,6 +184,21 @@ Status drop_privileges(const config::SupervisordConfig& s) {
   return {};
 }
 
+// Issue 8: orphans (e.g. what a double-forking program leaves behind) are
+// reparented to the daemon instead of init and reaped by Daemon::reap()
+// ("reaped unknown pid"). As PID 1 (a container's init) that is implicit.
+// The attribute is not inherited across fork: call after daemonizing.
+void become_subreaper() {
+  if (::getpid() == 1) {
+    log::info("running as PID 1: orphaned processes are reaped by supervisord");
+    return;
+  }
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    log::warn("could not become a child subreaper ({}): orphaned processes go to init", std::strerror(errno));
+  else
+    log::debug("child subreaper: orphaned processes are reaped by supervisord");
+}
+
 std::string absolute(const std::string& p) {
   if (p.empty() || p[0] == '/' || p == "syslog") return p;
   char buf[4096];
@@ -189,8 +209,10 @@ std::string absolute(const std::string& p) {
 // One configured daemon generation: rebuilt on every SIGHUP/restart.
 class Daemon : public rpc::DaemonControl {
  public:
-  Daemon(boost::asio::io_context& io, const DaemonOptions& opts, config::Config cfg)
-      : io_(io), opts_(opts), cfg_(std::move(cfg)), runtime_(io), signals_(io) {}
+  // notifier: systemd's NOTIFY_SOCKET (issue 8), or null.
+  Daemon(boost::asio::io_context& io, const DaemonOptions& opts, config::Config cfg,
+         std::unique_ptr<SystemdNotifier> notifier)
+      : io_(io), opts_(opts), cfg_(std::move(cfg)), runtime_(io), signals_(io), notifier_(std::move(notifier)) {}
 
   int run();
 
@@ -221,11 +243,19 @@ class Daemon : public rpc::DaemonControl {
   void stop_generation();
   void on_signal(int sig);
   void reap();
-  void shutdown(const std::string& why);
+  // exit_code: the daemon's exit status once everything is stopped.
+  void shutdown(const std::string& why, int exit_code = 0);
+  void watch_critical();
   void restart(const std::string& why);
   void handle_http(const http::HttpRequest& req, std::shared_ptr<http::Reply> reply);
+  // GET /metrics, /healthz, /readyz (issue 8); false when path is none of them.
+  bool handle_observability(const http::HttpRequest& req, const std::string& path,
+                            const std::shared_ptr<http::Reply>& reply);
   void stream_tail(const std::string& path, logging::ChannelLog* follow, std::shared_ptr<http::Reply> reply);
   void arm_signals();
+  // start()'s callback: the control servers listen and the autostart
+  // programs are launched; tell systemd (READY=1).
+  void on_launched();
 
   boost::asio::io_context& io_;
   DaemonOptions opts_;
@@ -238,15 +268,22 @@ class Daemon : public rpc::DaemonControl {
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<rpc::Api> api_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<SystemdNotifier> notifier_;
   bool exiting_ = false;
   int exit_code_ = 0;
   bool pidfile_written_ = false;
+  // For /metrics: when this daemon started (not reset by reloads).
+  double started_wall_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 Status Daemon::start_generation() {
   http_ = std::make_unique<http::HttpServer>(
       io_, [this](const http::HttpRequest& req, std::shared_ptr<http::Reply> reply) { handle_http(req, std::move(reply)); },
       [](int level, const std::string& msg) { log::write(static_cast<log::Level>(level), msg); });
+  // Probes stay reachable for load balancers and orchestrators on servers
+  // configured with probes_public=true.
+  http_->set_public_paths({"/healthz", "/readyz"});
   for (const auto& s : cfg_.servers) {
     Status st = s.kind == config::HttpServerConfig::Kind::Unix ? http_->listen_unix(s) : http_->listen_inet(s);
     if (!st) return st;
@@ -255,6 +292,7 @@ Status Daemon::start_generation() {
   }
   supervisor_ = std::make_unique<Supervisor>(runtime_, cfg_, environment_list());
   supervisor_->set_socket_store(&sockets_);
+  watch_critical();
   api_ = std::make_unique<rpc::Api>(*supervisor_, *this);
   return {};
 }
@@ -326,29 +364,51 @@ void Daemon::on_signal(int sig) {
   }
 }
 
-void Daemon::shutdown(const std::string& why) {
+void Daemon::shutdown(const std::string& why, int exit_code) {
   if (!supervisor_) return;
   log::info("shutting down: {}", why);
-  supervisor_->shutdown([this] {
+  if (notifier_ && supervisor_->mood() != SupervisorState::Shutdown) notifier_->stopping("Shutting down: " + why);
+  supervisor_->shutdown([this, exit_code] {
     exiting_ = true;
-    exit_code_ = 0;
+    exit_code_ = exit_code;
     stop_generation();
     signals_.cancel();
+    if (notifier_) notifier_->stop_watchdog();  // the last pending timer
+  });
+}
+
+// critical= (issue 8): a critical process that goes FATAL, or exits from
+// RUNNING without being asked to stop, ends the daemon: everything else is
+// stopped in the usual order and the daemon exits with the status
+// critical_exit() chose. Called synchronously from the state change, so the
+// mood is SHUTDOWN before the process could be restarted (autorestart).
+// Stops made by a shutdown or restart already in progress don't count.
+void Daemon::watch_critical() {
+  supervisor_->subscribe([this](Process& p, ProcessState from, ProcessState to) {
+    if (!p.config().critical || !supervisor_ || supervisor_->mood() != SupervisorState::Running) return;
+    auto crit = critical_exit(from, to, p.last_exit(), p.spawnerr());
+    if (!crit) return;
+    log::critical("critical program {} {}; shutting down (supervisord will exit with status {})", p.namespec(),
+                  crit->reason, crit->exit_status);
+    shutdown("critical program " + p.namespec() + " " + crit->reason, crit->exit_status);
   });
 }
 
 void Daemon::restart(const std::string& why) {
   if (!supervisor_ || supervisor_->mood() != SupervisorState::Running) return;
   log::info("restarting: {}", why);
+  if (notifier_) notifier_->reloading("Reloading: " + why);
   supervisor_->restart([this] {
     auto fresh = reread_config();
     stop_generation();
     if (!fresh) {
       log::critical("could not reload the configuration: {}", fresh.error());
       std::fprintf(stderr, "Error: %s\n", fresh.error().c_str());
+      if (notifier_) notifier_->stopping("Exiting: invalid configuration");
       exiting_ = true;
       exit_code_ = 2;
       signals_.cancel();
+      if (notifier_) notifier_->stop_watchdog();  // the last pending timer
       return;
     }
     cfg_ = std::move(*fresh);
@@ -361,20 +421,31 @@ void Daemon::restart(const std::string& why) {
     sockets_.begin_reload();
     if (Status st = start_generation(); !st) {
       log::critical("{}", st.error());
+      if (notifier_) notifier_->stopping("Exiting: " + st.error());
       exiting_ = true;
       exit_code_ = 2;
       stop_generation();
       signals_.cancel();
+      if (notifier_) notifier_->stop_watchdog();  // the last pending timer
       return;
     }
     // Like a fresh start, a reload drops the previous generation's AUTO logs
     // before the new groups create theirs (supervisord runs its whole main() again).
     if (!cfg_.supervisord.nocleanup)
       logging::cleanup_auto_logs(cfg_.supervisord.childlogdir, cfg_.supervisord.identifier);
-    supervisor_->start();
+    supervisor_->start([this] { on_launched(); });
     sockets_.end_reload();
     log::info("supervisord restarted with pid {}", ::getpid());
   });
+}
+
+void Daemon::on_launched() {
+  // A shutdown requested during start-up has already said STOPPING=1.
+  if (!notifier_ || !supervisor_ || supervisor_->mood() != SupervisorState::Running) return;
+  size_t processes = 0;
+  for (const auto& g : supervisor_->groups()) processes += g->processes().size();
+  notifier_->ready("Supervising " + std::to_string(processes) + " processes in " +
+                   std::to_string(supervisor_->groups().size()) + " groups");
 }
 
 void Daemon::handle_http(const http::HttpRequest& req, std::shared_ptr<http::Reply> reply) {
@@ -439,7 +510,38 @@ void Daemon::handle_http(const http::HttpRequest& req, std::shared_ptr<http::Rep
     stream_tail(l->path(), l, reply);
     return;
   }
+  if (std::string path = t.substr(0, t.find('?')); handle_observability(req, path, reply)) return;
   reply->send(404, "text/plain", "Not found\n");
+}
+
+bool Daemon::handle_observability(const http::HttpRequest& req, const std::string& path,
+                                  const std::shared_ptr<http::Reply>& reply) {
+  if (path != "/metrics" && path != "/healthz" && path != "/readyz") return false;
+  if (req.method != "GET" && req.method != "HEAD") {
+    reply->send(405, "text/plain", "Method not allowed\n", {{"Allow", "GET, HEAD"}});
+    return true;
+  }
+  if (!supervisor_) {
+    reply->send(503, "text/plain", "Service unavailable\n");
+    return true;
+  }
+  if (path == "/healthz") {
+    // Answering at all means the event loop is serving.
+    reply->send(200, "text/plain", "ok\n");
+  } else if (path == "/readyz") {
+    std::vector<std::string> waiting = metrics::unready(*supervisor_);
+    std::string body;
+    for (const auto& line : waiting) body += line + "\n";
+    if (waiting.empty())
+      reply->send(200, "text/plain", "ready\n");
+    else
+      reply->send(503, "text/plain", "not ready:\n" + body);
+  } else {
+    double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    auto facts = metrics::read_daemon_facts(started_wall_, uptime, SUP_PROJECT_VERSION);
+    reply->send(200, std::string(metrics::kContentType), metrics::render(*supervisor_, facts));
+  }
+  return true;
 }
 
 void Daemon::stream_tail(const std::string& path, logging::ChannelLog* follow, std::shared_ptr<http::Reply> reply) {
@@ -544,6 +646,7 @@ int Daemon::run() {
   else
     pidfile_written_ = true;
   log::info("supervisord started with pid {}", ::getpid());
+  become_subreaper();
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -553,7 +656,9 @@ int Daemon::run() {
   signals_.add(SIGCHLD);
   arm_signals();
   reap();  // anything that exited before the handler was installed
-  supervisor_->start();
+  // Systemd's watchdog, if it asked for one (after daemonizing: the final pid).
+  if (notifier_) notifier_->start_watchdog(io_);
+  supervisor_->start([this] { on_launched(); });
   release_free_memory();
   io_.run();
 
@@ -575,6 +680,15 @@ int run_daemon(const DaemonOptions& options) {
   // log file over RLIMIT_FSIZE is a write error (EFBIG), not death.
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);
+  // Large buffers (an XML-RPC response for hundreds of processes is ~1 kB
+  // each) always get their own mapping, returned to the system when freed.
+  // glibc's default threshold grows after the first such free, after which
+  // a burst of concurrent clients leaves the heap (and RSS) grown for good.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // Before anything copies the environment: children must not inherit
+  // systemd's NOTIFY_SOCKET / WATCHDOG_* (those with ready=notify get their
+  // own NOTIFY_SOCKET from lib/health).
+  std::unique_ptr<SystemdNotifier> notifier = SystemdNotifier::take_from_environment();
   auto cfg = config::load_config(options.config_path, config::current_environment());
   if (!cfg) {
     usage_error(options.argv0, cfg.error());
@@ -585,7 +699,7 @@ int run_daemon(const DaemonOptions& options) {
     return 2;
   }
   boost::asio::io_context io(1);
-  Daemon d(io, options, std::move(*cfg));
+  Daemon d(io, options, std::move(*cfg), std::move(notifier));
   return d.run();
 }
 

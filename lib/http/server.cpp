@@ -7,6 +7,7 @@
 // the socket for readability to notice a client that goes away. Responses
 // are serialised by hand into a write queue: Beast parses, we write.
 #include "http/server.hpp"
+#include "http/request_parse.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/uuid/detail/sha1.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -104,7 +106,14 @@ bool equal_secret(std::string_view a, std::string_view b) {
 struct Auth {
   std::string username;
   std::string password;  // plain or {SHA}hex
+  // GET/HEAD of these paths (query ignored) need no credentials (probes_public=).
+  std::vector<std::string> public_paths;
   bool required() const { return !username.empty(); }
+  bool exempt(std::string_view method, std::string_view target) const {
+    if (method != "GET" && method != "HEAD") return false;
+    std::string_view path = target.substr(0, target.find('?'));
+    return std::find(public_paths.begin(), public_paths.end(), path) != public_paths.end();
+  }
 };
 
 bool password_matches(std::string_view given, const std::string& stored) {
@@ -123,7 +132,10 @@ bool authorized(const std::string* header, const Auth& auth, std::string* user) 
   h.remove_prefix(6);
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-  std::string decoded(beast::detail::base64::decoded_size(h.size()), '\0');
+  // Beast's decoded_size() (n / 4 * 3) is too small when n is not a multiple
+  // of 4, yet decode() also decodes such a tail: room for every group
+  // (found by tests/fuzz: a stack buffer overflow on a bad header).
+  std::string decoded((h.size() + 3) / 4 * 3, '\0');
   auto [written, read] = beast::detail::base64::decode(decoded.data(), h.data(), h.size());
   // Beast's decoder stops at the '=' padding; anything else left is invalid.
   if (h.substr(read).find_first_not_of('=') != std::string_view::npos) return false;
@@ -132,14 +144,100 @@ bool authorized(const std::string* header, const Auth& auth, std::string* user) 
   if (colon == std::string::npos) return false;
   std::string_view name = std::string_view(decoded).substr(0, colon);
   std::string_view pass = std::string_view(decoded).substr(colon + 1);
-  bool ok = equal_secret(name, auth.username) & password_matches(pass, auth.password);
+  // Both are compared whatever the first says ('&', not '&&'), so timing does not tell which was wrong.
+  bool ok = (static_cast<unsigned>(equal_secret(name, auth.username)) &
+             static_cast<unsigned>(password_matches(pass, auth.password))) != 0;
   if (ok) *user = std::string(name);
   return ok;
+}
+
+// What a listener enforces on each of its connections.
+struct Policy {
+  Auth auth;
+  std::vector<uid_t> allowed_uids;  // unix listeners only; empty: no uid check
+  std::string socket_path;          // unix: the configured path, for log lines
+};
+
+// Refusals (bad credentials, a uid not allowed) are logged one line each,
+// at most kRefusalBurst lines per kRefusalWindow; beyond that they are
+// counted and the count is logged once the window ends. A client looping
+// on connect + bad request thus adds a few lines per window to the log,
+// not one per attempt, while an isolated mistake is always logged in full.
+constexpr int kRefusalBurst = 20;
+constexpr std::chrono::seconds kRefusalWindow{10};
+
+// Text from the client, made safe for a one-line log entry: printable
+// ASCII only (others become '?'), at most max characters.
+std::string printable(std::string_view in, std::size_t max = 64) {
+  std::string out;
+  for (char c : in.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (in.size() > max) out += "...";
+  return out;
+}
+
+// For the log: which credentials a refused request offered. Only the user
+// name is ever shown, never the password nor the header itself.
+std::string credentials_tried(const std::string* header) {
+  if (header == nullptr) return "no credentials";
+  std::string_view h = *header;
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  if (h.size() < 6 || lower(h.substr(0, 6)) != "basic ") return "credentials of an unsupported scheme";
+  h.remove_prefix(6);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  std::string decoded((h.size() + 3) / 4 * 3, '\0');  // not decoded_size(): see authorized()
+  auto [written, read] = beast::detail::base64::decode(decoded.data(), h.data(), h.size());
+  decoded.resize(written);
+  auto colon = decoded.find(':');
+  if (h.substr(read).find_first_not_of('=') != std::string_view::npos || colon == std::string::npos)
+    return "malformed credentials";
+  return "wrong credentials for user '" + printable(std::string_view(decoded).substr(0, colon)) + "'";
 }
 
 std::string error_page(int status) {
   std::string title = std::to_string(status) + " " + reason_for(status);
   return "<html><head><title>" + title + "</title></head><body><h1>" + title + "</h1></body></html>\n";
+}
+
+// The parts of request reading shared by the sessions (socket) and
+// parse_request() (bytes), so that both behave the same.
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+void apply_limits(RequestParser& parser, const Limits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+  parser.body_limit(static_cast<std::uint64_t>(limits.body_limit));
+}
+
+// The client went away, or stopped in the middle of a request: nothing to answer.
+bool quiet_close(error_code ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == bhttp::error::partial_message;
+}
+
+// The status answered (before closing) to a request that failed to parse
+// with `ec`; 0 when the connection just closes.
+int status_for_read_error(error_code ec) {
+  if (quiet_close(ec)) return 0;
+  if (ec == bhttp::error::body_limit) return 413;
+  if (ec == bhttp::error::header_limit) return 431;
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) return 400;
+  return 0;
+}
+
+bool expects_continue(const RequestParser& parser) {
+  const auto& req = parser.get();
+  auto expect = req.find(bhttp::field::expect);
+  return expect != req.end() && lower(sv(expect->value())) == "100-continue";
+}
+
+// The application's view of a parsed request; takes the body.
+HttpRequest request_from(RequestParser::value_type& msg) {
+  HttpRequest req;
+  req.method = std::string(sv(msg.method_string()));
+  req.target = std::string(sv(msg.target()));
+  req.body = std::move(msg.body());
+  for (const auto& f : msg) req.headers.emplace_back(lower(sv(f.name_string())), std::string(sv(f.value())));
+  return req;
 }
 
 }  // namespace
@@ -152,6 +250,54 @@ std::string sha1_hex(std::string_view data) {
   char out[41];
   for (int i = 0; i < 5; ++i) std::snprintf(out + i * 8, 9, "%08x", digest[i]);
   return std::string(out, 40);
+}
+
+bool check_basic_auth(const std::string* header, const std::string& username, const std::string& password,
+                      std::string* user) {
+  return authorized(header, Auth{username, password, {}}, user);
+}
+
+ParseOutcome parse_request(std::string_view bytes, const Limits& limits, bool at_eof) {
+  ParseOutcome out;
+  RequestParser parser;
+  apply_limits(parser, limits);
+  parser.eager(true);  // header and body in one go, as the session's body read does
+  std::size_t used = 0;
+  error_code ec;
+  while (!parser.is_done()) {
+    std::size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == bhttp::error::need_more || (!ec && n == 0)) {
+      // Nothing more can be parsed from what is there.
+      if (!at_eof) return out;  // Incomplete
+      ec = {};
+      // Like Beast's read: a connection closed before any byte of a
+      // request is the end of the stream, not a truncated request.
+      if (!parser.got_some()) {
+        ec = bhttp::error::end_of_stream;
+        break;
+      }
+      parser.put_eof(ec);
+      if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+      if (ec) break;
+      continue;
+    }
+    if (ec) break;
+  }
+  if (ec) {
+    out.kind = ParseOutcome::Kind::Error;
+    out.status = status_for_read_error(ec);
+    out.reason = ec.message();
+    return out;
+  }
+  auto& msg = parser.get();
+  out.kind = ParseOutcome::Kind::Request;
+  out.parsed.expect_continue = expects_continue(parser);
+  out.parsed.keep_alive = msg.keep_alive();
+  out.parsed.http10 = msg.version() == 10;
+  out.parsed.request = request_from(msg);
+  out.parsed.consumed = used;
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -178,15 +324,56 @@ struct HttpServer::State {
   int last_port = 0;
   std::uint64_t next_connection_id = 1;
   std::chrono::steady_clock::time_point last_overload_log{};
+  std::vector<std::string> public_paths;  // see HttpServer::set_public_paths
+  // Refusal log bounding (see kRefusalBurst).
+  std::chrono::steady_clock::time_point refusal_window_start{};
+  int refusals_logged = 0;
+  std::uint64_t refusals_unlogged = 0;
+  asio::steady_timer refusal_timer;  // armed only while refusals are unlogged
 
   State(asio::io_context& i, Handler h, LogFn l, Limits lim)
-      : io(i), handler(std::move(h)), log(std::move(l)), limits(lim) {}
+      : io(i), handler(std::move(h)), log(std::move(l)), limits(lim), refusal_timer(i) {}
   void write_log(int level, const std::string& m) const {
     if (log) log(level, m);
+  }
+  void flush_unlogged_refusals() {
+    if (refusals_unlogged == 0) return;
+    write_log(kLogWarn, std::to_string(refusals_unlogged) + " more refused HTTP request(s) or connection(s) not logged (at most " +
+                            std::to_string(kRefusalBurst) + " are logged every " +
+                            std::to_string(kRefusalWindow.count()) + " seconds)");
+    refusals_unlogged = 0;
   }
 };
 
 using State = HttpServer::State;
+
+namespace {
+
+// Logs one refusal line, within the bound described at kRefusalBurst.
+void note_refusal(const std::shared_ptr<State>& state, const std::string& line) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - state->refusal_window_start >= kRefusalWindow) {
+    state->flush_unlogged_refusals();
+    state->refusal_window_start = now;
+    state->refusals_logged = 0;
+  }
+  if (state->refusals_logged < kRefusalBurst) {
+    ++state->refusals_logged;
+    state->write_log(kLogWarn, line);
+    return;
+  }
+  if (state->refusals_unlogged++ > 0) return;
+  // One timer per window with unlogged refusals, so the count is reported
+  // even when the flood stops.
+  state->refusal_timer.expires_at(state->refusal_window_start + kRefusalWindow);
+  std::weak_ptr<State> weak = state;
+  state->refusal_timer.async_wait([weak](error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) s->flush_unlogged_refusals();
+  });
+}
+
+}  // namespace
 
 // The part of a session a Reply talks to.
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
@@ -328,11 +515,12 @@ class Session final : public SessionBase {
  public:
   using Socket = typename Protocol::socket;
 
-  Session(Socket socket, std::shared_ptr<State> state, Auth auth)
+  Session(Socket socket, std::shared_ptr<State> state, Auth auth, std::string peer)
       : sock_(std::move(socket)),
         timer_(state->io),
         state_(std::move(state)),
         auth_(std::move(auth)),
+        peer_(std::move(peer)),
         id_(state_->next_connection_id++) {}
 
   ~Session() override { state_->sessions.erase(this); }
@@ -384,8 +572,7 @@ class Session final : public SessionBase {
     reply_.reset();
     after_write_ = Next::Wait;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(state_->limits.header_limit));
-    parser_->body_limit(static_cast<std::uint64_t>(state_->limits.body_limit));
+    apply_limits(*parser_, state_->limits);
     arm_idle_timer();
     auto self = shared();
     bhttp::async_read_header(sock_, buf_, *parser_, [self](error_code ec, std::size_t) { self->on_header(ec); });
@@ -394,10 +581,8 @@ class Session final : public SessionBase {
   void on_header(error_code ec) {
     if (closed_) return;
     if (ec) return read_failed(ec);
-    const auto& req = parser_->get();
-    auto expect = req.find(bhttp::field::expect);
-    if (expect != req.end() && lower(sv(expect->value())) == "100-continue" && !parser_->is_done()) {
-      if (auth_.required() && !authorized_now()) return reject_unauthorized();
+    if (expects_continue(*parser_) && !parser_->is_done()) {
+      if (auth_.required() && !exempt_now() && !authorized_now()) return reject_unauthorized();
       enqueue("HTTP/1.1 100 Continue\r\n\r\n");
     }
     auto self = shared();
@@ -412,17 +597,13 @@ class Session final : public SessionBase {
   }
 
   void read_failed(error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == bhttp::error::partial_message) {
+    if (quiet_close(ec)) {
       if (idle_expired_) log(kLogDebug, "HTTP connection idle for too long, closed");
       return close_now();
     }
-    if (ec == bhttp::error::body_limit) return error_and_close(413);
-    if (ec == bhttp::error::header_limit) return error_and_close(431);
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-      log(kLogDebug, "malformed HTTP request: " + ec.message());
-      return error_and_close(400);
-    }
+    int status = status_for_read_error(ec);
+    if (status == 400) log(kLogDebug, "malformed HTTP request: " + ec.message());
+    if (status != 0) return error_and_close(status);
     log(kLogTrace, "HTTP read error: " + ec.message());
     close_now();
   }
@@ -440,11 +621,22 @@ class Session final : public SessionBase {
 
   void reject_unauthorized() {
     timer_.cancel();
+    const auto& req = parser_->get();
+    auto it = req.find(bhttp::field::authorization);
+    std::string value = it == req.end() ? std::string() : std::string(sv(it->value()));
+    note_refusal(state_, "HTTP request " + printable(sv(req.method_string()), 16) + " " +
+                             printable(sv(req.target()), 80) + " from " + peer_ + " refused (401): " +
+                             credentials_tried(it == req.end() ? nullptr : &value));
     std::string body = error_page(401);
     enqueue("HTTP/1.1 401 Unauthorized\r\nServer: supervisor-cpp\r\nDate: " + http_date() +
             "\r\nWWW-Authenticate: Basic realm=\"default\"\r\nContent-Type: text/html\r\nContent-Length: " +
             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
     response_done(false);
+  }
+
+  bool exempt_now() const {
+    const auto& req = parser_->get();
+    return auth_.exempt(sv(req.method_string()), sv(req.target()));
   }
 
   bool authorized_now() {
@@ -456,15 +648,10 @@ class Session final : public SessionBase {
 
   void dispatch() {
     auto& msg = parser_->get();
-    if (auth_.required() && !authorized_now()) {
-      log(kLogTrace, "HTTP request without valid credentials refused");
-      return reject_unauthorized();
-    }
-    HttpRequest req;
-    req.method = std::string(sv(msg.method_string()));
-    req.target = std::string(sv(msg.target()));
-    req.body = std::move(msg.body());
-    for (const auto& f : msg) req.headers.emplace_back(lower(sv(f.name_string())), std::string(sv(f.value())));
+    // The one authentication check: before any routing, so every path the
+    // application serves (and every one it does not) is covered.
+    if (auth_.required() && !exempt_now() && !authorized_now()) return reject_unauthorized();
+    HttpRequest req = request_from(msg);
     req.username = user_;
     req.connection_id = id_;
     bool keep = msg.keep_alive();
@@ -613,6 +800,7 @@ class Session final : public SessionBase {
   asio::steady_timer timer_;  // idle timeout, then drain deadline
   std::shared_ptr<State> state_;
   Auth auth_;
+  std::string peer_;  // for log lines: "unix peer pid 12 uid 0" or "127.0.0.1:40000"
   std::uint64_t id_;
   beast::flat_buffer buf_;
   std::optional<Parser> parser_;
@@ -634,9 +822,53 @@ class Session final : public SessionBase {
 
 namespace {
 
+std::string describe_peer(asio::ip::tcp::socket& socket) {
+  error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "an unknown TCP peer";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// The unix peer's credentials (SO_PEERCRED: the process that connected).
+std::optional<ucred> peer_credentials(asio::local::stream_protocol::socket& socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+    return std::nullopt;
+  return cred;
+}
+
+std::string describe_peer(asio::local::stream_protocol::socket& socket) {
+  auto cred = peer_credentials(socket);
+  if (!cred) return "a unix peer with unknown credentials";
+  return "unix peer pid " + std::to_string(cred->pid) + " uid " + std::to_string(cred->uid);
+}
+
+// allowed_uids: root and the daemon's own user can always connect (they
+// can signal or trace the daemon anyway; refusing them protects nothing).
+bool uid_allowed(const Policy& policy, uid_t uid) {
+  if (policy.allowed_uids.empty() || uid == 0 || uid == ::geteuid()) return true;
+  return std::find(policy.allowed_uids.begin(), policy.allowed_uids.end(), uid) != policy.allowed_uids.end();
+}
+
+// False (and logged) when a unix peer's uid is not in allowed_uids.
+bool admit(const std::shared_ptr<State>& state, const Policy& policy, asio::local::stream_protocol::socket& socket) {
+  if (policy.allowed_uids.empty()) return true;
+  auto cred = peer_credentials(socket);
+  if (cred && uid_allowed(policy, cred->uid)) return true;
+  // (The socket's own name is the temporary one it was bound to.)
+  const std::string& where = policy.socket_path;
+  note_refusal(state, cred ? "HTTP connection on " + where + " from pid " + std::to_string(cred->pid) + " uid " +
+                                 std::to_string(cred->uid) + " refused: uid not in allowed_uids"
+                           : "HTTP connection on " + where + " refused: peer credentials unknown");
+  return false;
+}
+
+bool admit(const std::shared_ptr<State>&, const Policy&, asio::ip::tcp::socket&) { return true; }
+
 template <class Protocol>
-void accept_loop(std::shared_ptr<State> state, typename Protocol::acceptor* acceptor, Auth auth) {
-  acceptor->async_accept([state, acceptor, auth](error_code ec, typename Protocol::socket socket) {
+void accept_loop(std::shared_ptr<State> state, typename Protocol::acceptor* acceptor, Policy policy) {
+  acceptor->async_accept([state, acceptor, policy](error_code ec, typename Protocol::socket socket) {
     if (state->closed || ec == asio::error::operation_aborted) return;
     if (ec) {
       state->write_log(kLogError, "HTTP accept failed: " + ec.message());
@@ -644,12 +876,12 @@ void accept_loop(std::shared_ptr<State> state, typename Protocol::acceptor* acce
           ec == asio::error::no_memory) {
         // Retry later instead of spinning while the condition lasts.
         auto timer = std::make_shared<asio::steady_timer>(state->io, std::chrono::milliseconds(200));
-        timer->async_wait([state, acceptor, auth, timer](error_code tec) {
-          if (!tec && !state->closed) accept_loop<Protocol>(state, acceptor, auth);
+        timer->async_wait([state, acceptor, policy, timer](error_code tec) {
+          if (!tec && !state->closed) accept_loop<Protocol>(state, acceptor, policy);
         });
         return;
       }
-      return accept_loop<Protocol>(state, acceptor, auth);
+      return accept_loop<Protocol>(state, acceptor, policy);
     }
     if (state->sessions.size() >= state->limits.max_connections) {
       auto now = std::chrono::steady_clock::now();
@@ -660,10 +892,14 @@ void accept_loop(std::shared_ptr<State> state, typename Protocol::acceptor* acce
       }
       error_code ignored;
       socket.close(ignored);
+    } else if (!admit(state, policy, socket)) {
+      error_code ignored;
+      socket.close(ignored);
     } else {
-      std::make_shared<Session<Protocol>>(std::move(socket), state, auth)->start();
+      std::string peer = describe_peer(socket);
+      std::make_shared<Session<Protocol>>(std::move(socket), state, policy.auth, std::move(peer))->start();
     }
-    accept_loop<Protocol>(state, acceptor, auth);
+    accept_loop<Protocol>(state, acceptor, policy);
   });
 }
 
@@ -681,7 +917,14 @@ bool unix_socket_answers(const std::string& path) {
   return r == 0;
 }
 
-Auth auth_of(const config::HttpServerConfig& cfg) { return Auth{cfg.username, cfg.password}; }
+Policy policy_of(const config::HttpServerConfig& cfg, const std::vector<std::string>& public_paths) {
+  Policy p{Auth{cfg.username, cfg.password, cfg.probes_public ? public_paths : std::vector<std::string>{}}, {}, {}};
+  if (cfg.kind == config::HttpServerConfig::Kind::Unix) {
+    p.allowed_uids = cfg.allowed_uids;
+    p.socket_path = cfg.file;
+  }
+  return p;
+}
 
 }  // namespace
 
@@ -762,7 +1005,7 @@ sup::Status HttpServer::listen_unix(const config::HttpServerConfig& cfg) {
   auto* acceptor = l.acceptor.get();
   state_->unix_listeners.push_back(std::move(l));
   state_->closed = false;
-  accept_loop<asio::local::stream_protocol>(state_, acceptor, auth_of(cfg));
+  accept_loop<asio::local::stream_protocol>(state_, acceptor, policy_of(cfg, state_->public_paths));
   return {};
 }
 
@@ -793,9 +1036,11 @@ sup::Status HttpServer::listen_inet(const config::HttpServerConfig& cfg) {
   auto* raw = acceptor.get();
   state_->tcp_listeners.push_back(std::move(acceptor));
   state_->closed = false;
-  accept_loop<asio::ip::tcp>(state_, raw, auth_of(cfg));
+  accept_loop<asio::ip::tcp>(state_, raw, policy_of(cfg, state_->public_paths));
   return {};
 }
+
+void HttpServer::set_public_paths(std::vector<std::string> paths) { state_->public_paths = std::move(paths); }
 
 int HttpServer::inet_port() const { return state_->last_port; }
 
@@ -805,6 +1050,8 @@ void HttpServer::close() {
   auto& s = *state_;
   s.closed = true;
   error_code ignored;
+  s.refusal_timer.cancel();
+  s.flush_unlogged_refusals();
   for (auto& l : s.unix_listeners) {
     l.acceptor->close(ignored);
     // Unlink only the socket we created, not one a successor put there.

@@ -100,10 +100,20 @@ class HttpServer {
   // Creates the socket with cfg.chmod from the start (never more open),
   // applies chown, replaces a stale socket file when nothing answers on it,
   // and refuses when a server answers. Errors read like supervisord's.
+  // With cfg.allowed_uids, connections from other uids (SO_PEERCRED; root
+  // and the daemon's own uid always pass) are closed at once and logged.
+  // Refusals (401s and uids) are logged at most 20 lines per 10 s, the
+  // rest counted.
   sup::Status listen_unix(const sup::config::HttpServerConfig& cfg);
   // host "" or "*" means all interfaces. cfg.port 0 picks a free port
   // (see inet_port()).
   sup::Status listen_inet(const sup::config::HttpServerConfig& cfg);
+
+  // Paths (exact, query ignored) that GET and HEAD requests may fetch
+  // without credentials on the listeners whose configuration has
+  // probes_public=true; elsewhere they need credentials like any path.
+  // Applies to listeners opened after the call.
+  void set_public_paths(std::vector<std::string> paths);
 
   // Port of the most recent inet listener (useful when port 0 was asked).
   int inet_port() const;

@@ -142,7 +142,9 @@ sup::Status ChannelLog::open_file() {
   int err = 0;
   auto file = RotatingFile::open(path_, maxbytes_, backups_, &err);
   if (!file) {
-    // supervisord's wording: the exception's errno name, not the path.
+    // The spawnerr keeps supervisord's wording (the errno name, not the
+    // path); the main log says which file could not be opened and why.
+    sup::log::error("{} {}: {}", process_name_, channel_, file.error());
     return sup::Error{"unknown error making dispatchers for '" + process_name_ + "': " + errno_symbol(err)};
   }
   if (file_) dropped_earlier_ += file_->dropped_bytes();

@@ -156,7 +156,7 @@ void Process::transition() {
             (config_.autorestart == config::AutoRestart::Unexpected && !exit_expected_)) {
           // EXITED -> STARTING: autorestart=true, or an unexpected exit code;
           // after restart_delay (or the crash backoff) when set.
-          if (now >= restart_at_ && allow_restart()) {
+          if (now >= restart_at_ && allow_restart() && host_.admit_respawn(*this)) {
             restart_at_ = TimePoint{};
             spawn();
           }
@@ -168,7 +168,8 @@ void Process::transition() {
         break;
       case ProcessState::Backoff:
         // BACKOFF -> STARTING
-        if (backoff_ <= config_.startretries && now >= delay_ && allow_restart()) spawn();
+        if (backoff_ <= config_.startretries && now >= delay_ && allow_restart() && host_.admit_respawn(*this))
+          spawn();
         break;
       case ProcessState::Starting:
       case ProcessState::Running:
@@ -517,6 +518,7 @@ bool Process::write_stdin(const std::string& data) {
 
 void Process::on_exit(int wait_status) {
   ExitStatus es = ExitStatus::from_wait_status(wait_status);
+  last_exit_ = es;
   auto now = rt_.now();
   laststop_ = rt_.wall_time();
   // ready=healthcheck|notify: an exit before READY is always a failed start.
@@ -527,6 +529,10 @@ void Process::on_exit(int wait_status) {
   pid_t old = pid_;
   pid_ = 0;
   stdin_fd_.reset();
+  // The child is gone: its pipes are at EOF unless grandchildren hold them.
+  // Look now rather than rely only on the readiness notification, which can
+  // be lost when epoll is busy with many descriptors recycled at once.
+  for (auto& w : watches_) w->recheck();
   host_.on_pid_change(*this, old, 0);
   stop_health();
   notify_.reset();

@@ -52,6 +52,14 @@ class ProcessHost {
     (void)p;
     return true;
   }
+  // Asked before an automatic restart (autorestart, BACKOFF retry): false
+  // when p must wait for a later turn of the event loop; the host then calls
+  // p.transition() again. Spreads mass crash-restarts so that the loop keeps
+  // serving requests and reading pipes between spawns.
+  virtual bool admit_respawn(Process& p) {
+    (void)p;
+    return true;
+  }
 };
 
 // Decoded wait status.
@@ -85,6 +93,9 @@ class Process {
   double laststop() const { return laststop_; }
   const std::string& spawnerr() const { return spawnerr_; }
   int exitstatus() const { return exitstatus_; }
+  // How the last child of this process ended (signal included), for
+  // critical= (issue 8); code 0 and no signal before any exit.
+  const ExitStatus& last_exit() const { return last_exit_; }
   int backoff() const { return backoff_; }
 
   // Issue 5: health checks, readiness and restart history.
@@ -171,6 +182,7 @@ class Process {
   int backoff_ = 0;
   std::string spawnerr_;
   int exitstatus_ = 0;
+  ExitStatus last_exit_;
   bool exit_expected_ = true;  // of the last exit from RUNNING
   std::unique_ptr<Timer> timer_;
   // Issue 5 state.

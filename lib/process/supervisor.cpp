@@ -82,7 +82,8 @@ Supervisor::Supervisor(Runtime& rt, config::Config config,
     : rt_(rt), config_(std::move(config)), env_(std::move(env)) {
   // [supervisord] environment= is layered over the daemon's own environment.
   for (const auto& [k, v] : config_.supervisord.environment) {
-    auto it = std::find_if(env_.begin(), env_.end(), [&](const auto& p) { return p.first == k; });
+    // (clang 14 cannot capture a structured binding: name it in an init-capture.)
+    auto it = std::find_if(env_.begin(), env_.end(), [&key = k](const auto& p) { return p.first == key; });
     if (it != env_.end())
       it->second = v;
     else
@@ -129,7 +130,8 @@ std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& 
   return group;
 }
 
-void Supervisor::start() {
+void Supervisor::start(std::function<void()> launched) {
+  on_launched_ = std::move(launched);
   for (const auto& gc : config_.groups) {
     if (find_group(gc.name)) continue;
     if (Status st = claim_sockets(gc); !st) log::error("{}", st.error());
@@ -159,7 +161,10 @@ void Supervisor::autostart_step() {
       ++n;
     }
   }
-  if (autostart_queue_.empty()) return;
+  if (autostart_queue_.empty()) {
+    if (auto done = std::exchange(on_launched_, nullptr)) done();
+    return;
+  }
   std::weak_ptr<bool> alive = alive_;
   rt_.post([this, alive] {
     if (auto a = alive.lock(); a && *a) autostart_step();
@@ -328,8 +333,10 @@ void Supervisor::unsubscribe(int id) { listeners_.erase(id); }
 void Supervisor::reopen_logs() {
   for (const auto& g : groups_)
     for (const auto& p : g->processes()) {
-      if (auto* l = p->stdout_log()) (void)l->reopen();
-      if (auto* l = p->stderr_log()) (void)l->reopen();
+      // A failed reopen keeps writing to the old file; say so, once per SIGUSR2.
+      for (auto* l : {p->stdout_log(), p->stderr_log()})
+        if (l)
+          if (Status st = l->reopen(); !st) log::error("{}: {}", p->name(), st.error());
     }
 }
 
@@ -369,6 +376,19 @@ void Supervisor::on_state_change(Process& p, ProcessState from, ProcessState to)
   }
   if (to == ProcessState::Fatal && !waiting_.empty())
     abandon_waiters(p, "dependency '" + p.name() + "' entered FATAL state");
+  // Stopped by hand on its way up: what waited for it will not start either.
+  // Posted: a health restart passes through STOPPED on its way to STARTING.
+  if (to == ProcessState::Stopped && from != ProcessState::Stopped && !waiting_.empty() &&
+      mood_ == SupervisorState::Running) {
+    std::weak_ptr<bool> alive = alive_;
+    rt_.post([this, alive, spec = key(p)] {
+      auto a = alive.lock();
+      if (!a || !*a || mood_ != SupervisorState::Running) return;
+      Process* dep = find_process(spec);
+      if (dep && dep->state() == ProcessState::Stopped)
+        abandon_waiters(*dep, "dependency '" + dep->name() + "' was stopped");
+    });
+  }
   if (mood_ != SupervisorState::Running && is_stopped_state(to)) advance_stop();
 }
 
@@ -432,6 +452,45 @@ bool Supervisor::start_with_dependencies(Process& p, size_t depth) {
   return false;
 }
 
+// A turn of the event loop spends at most ~2 ms spawning automatic restarts
+// (at least one); the rest wait in a queue drained in later turns, with
+// the reactor (pipes, signals, the control socket) running in between.
+void Supervisor::open_respawn_turn() {
+  respawn_turn_open_ = true;
+  respawn_turn_end_ = rt_.now() + std::chrono::milliseconds(2);
+  std::weak_ptr<bool> alive = alive_;
+  rt_.post([this, alive] {
+    auto a = alive.lock();
+    if (!a || !*a) return;
+    respawn_turn_open_ = false;
+    if (!respawn_queue_.empty()) respawn_step();
+  });
+}
+
+bool Supervisor::admit_respawn(Process& p) {
+  if (respawn_draining_) return true;
+  if (!respawn_turn_open_) open_respawn_turn();
+  if (respawn_queue_.empty() && rt_.now() < respawn_turn_end_) return true;
+  if (respawn_queued_.insert(key(p)).second) respawn_queue_.push_back(key(p));
+  return false;
+}
+
+void Supervisor::respawn_step() {
+  open_respawn_turn();
+  int n = 0;
+  while (!respawn_queue_.empty() && (n == 0 || rt_.now() < respawn_turn_end_)) {
+    std::string k = std::move(respawn_queue_.front());
+    respawn_queue_.pop_front();
+    respawn_queued_.erase(k);
+    Process* p = find_process(k);
+    if (!p) continue;  // removed meanwhile
+    respawn_draining_ = true;
+    p->transition();
+    respawn_draining_ = false;
+    ++n;
+  }
+}
+
 bool Supervisor::admit_autostart(Process& p) {
   bool ready = true;
   for (Process* d : dependencies_of(p)) {
@@ -442,6 +501,15 @@ bool Supervisor::admit_autostart(Process& p) {
       return false;
     }
     ready = false;
+    // A dependency that will not start by itself (autostart=false, or stopped
+    // earlier) is pulled in, as a start request would; autostart ones that
+    // have not run yet come in their own turn.
+    const bool startable = d->state() == ProcessState::Stopped || d->state() == ProcessState::Exited;
+    const bool autostart_pending = d->config().autostart && d->laststart() == 0;
+    if (startable && !autostart_pending && !is_waiting(*d)) {
+      log::info("starting {}: {} depends on it", d->name(), p.name());
+      start_with_dependencies(*d, 1);
+    }
   }
   if (ready) {
     waiting_.erase(key(p));

@@ -70,7 +70,10 @@ class Supervisor : public ProcessHost {
   SupervisorState mood() const { return mood_; }
 
   // Adds every configured group and starts the autostart processes.
-  void start();
+  // launched (optional) runs once, from the event loop, when the last
+  // autostart process has been given its first transition (spawned, or
+  // left waiting for its dependencies): the start-up batch is over.
+  void start(std::function<void()> launched = {});
 
   // Groups in (priority, name) order.
   const std::vector<std::unique_ptr<ProcessGroup>>& groups() const { return groups_; }
@@ -133,8 +136,11 @@ class Supervisor : public ProcessHost {
   void on_pid_change(Process& p, pid_t old_pid, pid_t new_pid) override;
   Result<std::vector<int>> listen_fds(const Process& p) override;
   bool admit_autostart(Process& p) override;
+  bool admit_respawn(Process& p) override;
 
  private:
+  void open_respawn_turn();
+  void respawn_step();
   std::unique_ptr<ProcessGroup> make_group(const config::GroupConfig& gc);
   void begin_stop(SupervisorState mood, std::function<void()> done);
   void advance_stop();
@@ -165,9 +171,16 @@ class Supervisor : public ProcessHost {
   std::string waiting_logged_;
   // Processes still to be given their first transition by start().
   std::deque<std::string> autostart_queue_;
+  std::function<void()> on_launched_;  // start()'s callback, until it runs
   sockets::SocketStore* sockets_ = nullptr;
   // depends_on=: "group:name" of the processes waiting for their dependencies.
   std::set<std::string> waiting_;
+  // Automatic restarts beyond one turn's budget, in arrival order.
+  std::deque<std::string> respawn_queue_;
+  std::set<std::string> respawn_queued_;
+  bool respawn_turn_open_ = false;
+  bool respawn_draining_ = false;
+  TimePoint respawn_turn_end_{};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

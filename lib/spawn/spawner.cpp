@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,6 +61,7 @@ struct ChildSetup : bp::extend::handler {
   char* const* argv;
   char* const* envp;
   char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for the digits
+  pid_t parent = 0;            // the daemon's pid, taken before the fork
 
   template <class Executor>
   void on_setup(Executor& e) const {
@@ -85,7 +87,7 @@ struct ChildSetup : bp::extend::handler {
     }
     // Passed descriptors first go above everything we still need...
     int n_pass = static_cast<int>(spec->pass_fds.size());
-    int high[64];
+    int high[64];  // the config loader allows at most 64 sockets per program
     if (n_pass > 64) n_pass = 64;
     for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(spec->pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
     if (listen_pid) {
@@ -137,6 +139,16 @@ struct ChildSetup : bp::extend::handler {
         child_fail();
       }
     }
+    // Issue 9: the child dies with the daemon (kill -9 of supervisord, a
+    // crash), so that a restarted daemon does not find the previous
+    // generation still running. The kernel sends the signal when the thread
+    // that forked the child ends; the daemon forks from its main thread (the
+    // event loop; Asio's internal resolver thread, used by health checks,
+    // never forks), so that is when the daemon ends. Set after setuid/setgid,
+    // which clear it. A daemon that died before this point is noticed by the
+    // ppid check: the child was already reparented.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) _exit(127);
     if (!spec->directory.empty() && ::chdir(spec->directory.c_str()) != 0) {
       child_error("couldn't chdir to ", spec->directory.c_str(), errno);
       child_fail();
@@ -186,6 +198,7 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
 
   ChildSetup setup;
   setup.spec = &spec;
+  setup.parent = ::getpid();
   setup.in_read = in.read.get();
   setup.out_write = out.write.get();
   setup.err_write = spec.redirect_stderr ? out.write.get() : err.write.get();

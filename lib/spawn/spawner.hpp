@@ -2,6 +2,8 @@
 // group, pipes on 0/1/2, user, directory, umask, clean signal state, no
 // inherited descriptors beyond 0-2 and the passed ones). Built on
 // Boost.Process v1 with the workarounds of DEPENDENCIES.md section 2.
+// Beyond supervisord (issue 9): the child gets SIGKILL when the calling
+// thread ends (PR_SET_PDEATHSIG), so call it from the daemon's main thread.
 #pragma once
 
 #include "spawn/spawn_spec.hpp"

@@ -36,7 +36,7 @@ def knob(name, full, quick):
     return quick if QUICK else full
 
 
-ALL_SCENARIOS = ["startup", "respawn", "ctl", "idle", "stop", "logs"]
+ALL_SCENARIOS = ["startup", "respawn", "ctl", "idle", "stop", "crashloop_status", "logs"]
 
 
 # ------------------------------------------------------------------ startup
@@ -287,6 +287,45 @@ def scenario_stop(impl):
     return out
 
 
+# ------------------------------------------------------------------ crashloop
+def scenario_crashloop_status(impl):
+    """CRASH_N programs running /bin/false (startsecs=1, endless retries,
+    autorestart): each implementation's own `supervisorctl status` while they
+    crash-loop, median/max of CRASH_RUNS calls, all CRASH_N lines required"""
+    n = knob("CRASH_N", 1000, 1000)
+    runs = knob("CRASH_RUNS", 15, 7)
+    progs = [("c%04d" % i, "/bin/false", {"startsecs": 1, "startretries": 1000000, "autorestart": "true",
+                                          "stdout_logfile": "NONE", "stderr_logfile": "NONE"})
+             for i in range(n)]
+    d = Daemon(impl, progs, "crashloop")
+    ts = []
+    try:
+        d.start()
+        # the loop is on: every program has spawned at least twice
+        log_path = os.path.join(d.dir, "supervisord.log")
+        t_end = time.monotonic() + 300
+        while True:
+            d.check_alive()
+            with open(log_path, "rb") as f:
+                if f.read().count(b"spawned: 'c") >= 2 * n:
+                    break
+            if time.monotonic() > t_end:
+                raise RuntimeError("%s: the crash loop never got going" % impl.name)
+            time.sleep(0.2)
+        out_path = os.path.join(d.dir, "status.out")
+        for i in range(runs):
+            t, rc = spawn_wait(d.ctl_argv("status"), out_path)
+            with open(out_path, "rb") as f:
+                lines = f.read().decode(errors="replace").strip().splitlines()
+            if len(lines) != n:
+                raise RuntimeError("%s: `status` printed %d lines of %d (rc=%d)" % (impl.name, len(lines), n, rc))
+            ts.append(t * 1000)
+    finally:
+        d.stop()
+    log("%s crashloop status ms: %s" % (impl.name, " ".join("%.0f" % t for t in ts)))
+    return {"ms_median_n%d" % n: median(ts), "ms_max_n%d" % n: max(ts), "calls": len(ts)}
+
+
 # ------------------------------------------------------------------ logs
 def logs_script():
     for name in ("logs.py", "logs"):
@@ -322,7 +361,8 @@ def scenario_logs(impl):
 
 
 SCENARIOS = {"startup": scenario_startup, "respawn": scenario_respawn, "ctl": scenario_ctl,
-             "idle": scenario_idle, "stop": scenario_stop, "logs": scenario_logs}
+             "idle": scenario_idle, "stop": scenario_stop, "crashloop_status": scenario_crashloop_status,
+             "logs": scenario_logs}
 
 
 # ------------------------------------------------------------------ table
@@ -357,6 +397,10 @@ ROWS = [
     ("idle.wakeups_per_s_n100", "idle wake-ups, 100 programs", "/s", None, True, "0 /s", lambda v, r: v == 0),
     ("stop.term_s_median_n100", "`stop all`, 100 x SIGTERM (with client)", "s", None, True, "<= 0.05 s",
      lambda v, r: v <= 0.05),
+    ("crashloop_status.ms_median_n1000", "`supervisorctl status`, 1000 programs crash-looping, median", "ms", None,
+     True, "<= 1000 ms", lambda v, r: v <= 1000),
+    ("crashloop_status.ms_max_n1000", "`supervisorctl status`, 1000 programs crash-looping, max", "ms", None,
+     True, None, None),
     ("stop.ign_s_median_n10", "`stop all`, 10 ignoring TERM, stopwaitsecs=1", "s", None, True, "1.00-1.05 s",
      lambda v, r: 1.0 <= v <= 1.05),
 ]

@@ -2,13 +2,18 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -607,6 +612,177 @@ Daemon::~Daemon() {
   } catch (...) {
     // A destructor must not throw; a failed check has already been recorded.
   }
+}
+
+// --- raw HTTP ------------------------------------------------------------------
+
+const std::string* HttpResponse::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return &v;
+  return nullptr;
+}
+
+std::string basic_auth(const std::string& user, const std::string& password) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = user + ":" + password, out;
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
+                 static_cast<unsigned char>(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kAlphabet[(v >> (6 * k)) & 0x3f];
+  }
+  if (std::size_t rest = in.size() - i; rest > 0) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 0x3f];
+    out += kAlphabet[(v >> 12) & 0x3f];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 0x3f] : '=';
+    out += '=';
+  }
+  return "Basic " + out;
+}
+
+namespace {
+
+// Connected socket or -1 with *error set.
+int connect_to(const std::string& address, std::string* error) {
+  int fd;
+  int r;
+  if (!address.empty() && address[0] == '/') {
+    sockaddr_un sa{};
+    if (address.size() >= sizeof sa.sun_path) {
+      *error = "socket path too long: " + address;
+      return -1;
+    }
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, address.data(), address.size());
+    do r = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    while (r < 0 && errno == EINTR);
+  } else {
+    auto colon = address.rfind(':');
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    if (colon == std::string::npos || ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr) != 1) {
+      *error = "bad address " + address;
+      return -1;
+    }
+    sa.sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1)));
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    do r = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    while (r < 0 && errno == EINTR);
+  }
+  if (r != 0) {
+    *error = "connect " + address + ": " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Decodes a chunked body; false when it is malformed or incomplete.
+bool dechunk(std::string_view in, std::string* out) {
+  out->clear();
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t eol = in.find("\r\n", pos);
+    if (eol == std::string_view::npos) return false;
+    std::size_t size = std::strtoul(std::string(in.substr(pos, eol - pos)).c_str(), nullptr, 16);
+    pos = eol + 2;
+    if (size == 0) return true;
+    if (pos + size + 2 > in.size()) return false;
+    out->append(in.substr(pos, size));
+    pos += size + 2;
+  }
+}
+
+}  // namespace
+
+HttpResponse http_request(const std::string& address, const std::string& method, const std::string& target,
+                          const std::vector<std::pair<std::string, std::string>>& extra_headers, Millis deadline) {
+  HttpResponse res;
+  int fd = connect_to(address, &res.error);
+  if (fd < 0) return res;
+  const auto end = SteadyClock::now() + deadline;
+  auto left_ms = [&] {
+    auto ms = std::chrono::duration_cast<Millis>(end - SteadyClock::now()).count();
+    return static_cast<int>(std::max<long long>(ms, 0));
+  };
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  for (const auto& [k, v] : extra_headers) req += k + ": " + v + "\r\n";
+  req += "\r\n";
+  for (std::size_t sent = 0; sent < req.size();) {
+    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      res.error = std::string("send: ") + std::strerror(errno);
+      ::close(fd);
+      return res;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string raw;
+  char buf[16384];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int pr = ::poll(&p, 1, left_ms());
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) {
+      res.error = "no complete answer within " + std::to_string(deadline.count()) + " ms";
+      ::close(fd);
+      return res;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ECONNRESET && !raw.empty()) break;
+    if (n < 0) {
+      res.error = std::string("recv: ") + std::strerror(errno);
+      ::close(fd);
+      return res;
+    }
+    if (n == 0) break;
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  std::size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos || raw.compare(0, 5, "HTTP/") != 0) {
+    res.error = "malformed response: " + raw.substr(0, 200);
+    return res;
+  }
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0; pos < head_end;) {
+    std::size_t eol = raw.find("\r\n", pos);
+    if (eol > head_end) eol = head_end;
+    lines.push_back(raw.substr(pos, eol - pos));
+    pos = eol + 2;
+  }
+  std::size_t sp = lines[0].find(' ');
+  res.status = sp == std::string::npos ? 0 : std::atoi(lines[0].c_str() + sp + 1);
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::size_t colon = lines[i].find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = lines[i].substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = lines[i].substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    res.headers.emplace_back(std::move(name), std::move(value));
+  }
+  std::string body = raw.substr(head_end + 4);
+  const std::string* te = res.header("transfer-encoding");
+  if (method == "HEAD") {
+    // Headers only: Content-Length describes the body a GET would get.
+    if (!body.empty()) res.error = "a body after the answer to HEAD";
+  } else if (te && te->find("chunked") != std::string::npos) {
+    if (!dechunk(body, &res.body)) res.error = "incomplete chunked body";
+  } else if (const std::string* cl = res.header("content-length")) {
+    std::size_t want = std::strtoul(cl->c_str(), nullptr, 10);
+    if (body.size() < want) res.error = "body shorter than Content-Length";
+    res.body = body.substr(0, want);
+  } else {
+    res.body = std::move(body);
+  }
+  if (!res.error.empty()) res.status = 0;
+  return res;
 }
 
 }  // namespace e2e

@@ -171,6 +171,27 @@ CommandResult run_command(const std::vector<std::string>& argv, std::string_view
                           Millis deadline = kDeadline, const std::vector<std::string>& extra_env = {});
 
 // ---------------------------------------------------------------------------
+// Raw HTTP, for the daemon's endpoints beyond XML-RPC (/metrics, /healthz ...).
+
+struct HttpResponse {
+  int status = 0;      // 0 when no complete response arrived (see error)
+  std::string error;   // transport problem, "" otherwise
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
+  std::string body;    // de-chunked when Transfer-Encoding: chunked
+  // First header with this lower-case name, or nullptr.
+  const std::string* header(std::string_view lower_name) const;
+};
+// One HTTP/1.1 request with "Connection: close" on a fresh connection,
+// reading the answer until the server closes it. address: a unix socket
+// path ("/...") or "host:port". extra_headers are sent as given (e.g.
+// {"Authorization", basic_auth("user", "pw")}).
+HttpResponse http_request(const std::string& address, const std::string& method, const std::string& target,
+                          const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
+                          Millis deadline = kDeadline);
+// "Basic <base64(user:password)>".
+std::string basic_auth(const std::string& user, const std::string& password);
+
+// ---------------------------------------------------------------------------
 // The daemon under test.
 
 class Daemon {

@@ -155,8 +155,10 @@ autorestart=true
   std::vector<pid_t> zombies;
   bool clean = wait_until([&] { return (zombies = zombies_of(d.pid())).empty(); }, 5s);
   CHECK_MESSAGE(clean, "zombie children of supervisord: " << zombies.size());
-  // Only the one live child is left.
-  std::vector<ProcStat> kids = children_of(d.pid());
+  // Only the one live child is left, once the orphans the daemon adopted
+  // as child subreaper (a stopped spawner's `sleep 0.3`) have exited.
+  std::vector<ProcStat> kids;
+  wait_until([&] { return (kids = children_of(d.pid())).size() == 1; });
   REQUIRE(kids.size() == 1);
   CHECK(kids[0].pid == d.pid_of("target"));
 }

@@ -99,6 +99,44 @@ backoff=exponential
   }
 }
 
+TEST_CASE("exponential backoff: a run longer than backoff_reset starts the delays over") {
+  TempDir dir;
+  // Runs 1 and 2 crash 1.2 s after their start (delays 1 s, then 2 s); run 3
+  // lasts 4.5 s, longer than backoff_reset=3: it is restarted at once, like
+  // supervisord, and the next quick crash waits 1 s again, not 4 s.
+  write_file(dir.path() + "/run.sh", R"(#!/bin/sh
+n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count
+if [ $n -eq 3 ]; then sleep 4.5; else sleep 1.2; fi
+exit 1
+)",
+             0755);
+  Daemon d(dir, R"(
+[program:crashy]
+command=%(here)s/run.sh
+directory=%(here)s
+startsecs=1
+autorestart=true
+backoff=exponential
+backoff_reset=3
+)");
+  d.start();
+  REQUIRE(d.wait_log("spawned: 'crashy'", 5, 60s));
+  auto exited = times_of(d, "exited: crashy");
+  auto spawned = times_of(d, "spawned: 'crashy'");
+  REQUIRE(exited.size() >= 4);
+  REQUIRE(spawned.size() >= 5);
+  const long long grown = spawned[2] - exited[1];
+  const long long after_long_run = spawned[3] - exited[2];
+  const long long restarted_over = spawned[4] - exited[3];
+  CAPTURE(grown);
+  CAPTURE(after_long_run);
+  CAPTURE(restarted_over);
+  CHECK(grown >= 2000);
+  CHECK(after_long_run < 1000);
+  CHECK(restarted_over >= 1000);
+  CHECK(restarted_over < 1000 + 100 + 1000);  // 1 s (+10% jitter): well under the 4 s it would have grown to
+}
+
 TEST_CASE("restart_limit: more than N restarts in the window make the program FATAL") {
   TempDir dir;
   Daemon d(dir, R"(

@@ -736,3 +736,23 @@ TEST_CASE("current_environment reflects the process environment") {
   auto env = current_environment();
   CHECK(env.at("SUP_CONFIG_TEST_VAR") == "value=with=equals");
 }
+
+// Found by tests/fuzz (config_loader): the bad value spans continuation lines.
+TEST_CASE("an error quoting a multi-line value stays on one line") {
+  TempDir dir;
+  std::string error = load_error(dir, "[program:multi]\ncommand=/bin/cat\nenvironment=\n    A=1,\n    B\n");
+  check_mentions(error, {"'environment'", "'program:multi'", "\\nA=1,\\nB"});
+}
+
+TEST_CASE("socket= takes at most 64 addresses, a child's fds 3..66") {
+  TempDir dir;
+  auto addresses = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::string("tcp://127.0.0.1:") + std::to_string(20000 + i);
+    return s;
+  };
+  Config ok = load_ok(dir, "[program:web]\ncommand=/bin/web\nsocket=" + addresses(64) + "\n");
+  CHECK(find_group(ok, "web").processes[0].sockets.size() == 64);
+  std::string err = load_error(dir, "[program:web]\ncommand=/bin/web\nsocket=" + addresses(65) + "\n");
+  check_mentions(err, {"'socket'", "program:web", "at most 64", "65 given"});
+}

@@ -517,3 +517,44 @@ TEST_CASE("completion offers commands, then process or group names") {
   CHECK(c.complete("g", "remove g") == std::vector<std::string>{"grp "});
   CHECK(c.complete("w", "status w") == std::vector<std::string>{"web "});
 }
+
+TEST_CASE("status --json: the process info structs as JSON, errors on stderr, plain status's exit statuses") {
+  Harness h;
+  with_processes(h.server);
+  Run r = h.run("status --json web");
+  CHECK(r.out ==
+        "[\n  {\"name\": \"web\", \"group\": \"web\", \"state\": 20, \"statename\": \"RUNNING\", "
+        "\"description\": \"pid 9, uptime 1 day, 0:00:01\", \"pid\": 9}\n]\n");
+  CHECK(r.err.empty());
+  CHECK(r.status == 0);
+
+  r = h.run("status --json");
+  CHECK(r.status == 3);
+  std::size_t listed = 0;
+  for (auto at = r.out.find("\"statename\""); at != std::string::npos; at = r.out.find("\"statename\"", at + 1)) ++listed;
+  CHECK(listed == 4);
+
+  // The flag may come anywhere; unknown names go to stderr, stdout stays JSON.
+  r = h.run("status nosuch --json grp:*");
+  CHECK(r.err == "nosuch: ERROR (no such process)\n");
+  CHECK(r.out.rfind("[\n  {\"name\": \"a\", \"group\": \"grp\"", 0) == 0);
+  CHECK(r.status == 3);
+
+  r = h.run("status --json nosuch");
+  CHECK(r.out == "[]\n");
+  CHECK(r.status == 4);
+}
+
+TEST_CASE("avail --json: getAllConfigInfo as JSON; other arguments are still refused") {
+  Harness h;
+  h.server.methods["supervisor.getAllConfigInfo"] = [](const Array&) {
+    return CallResult::of(Value(Array{Value(Struct{{"name", Value("web")}, {"group", Value("web")},
+                                                   {"inuse", Value(true)}, {"autostart", Value(false)}})}));
+  };
+  Run r = h.run("avail --json");
+  CHECK(r.out == "[\n  {\"name\": \"web\", \"group\": \"web\", \"inuse\": true, \"autostart\": false}\n]\n");
+  CHECK(r.status == 0);
+  r = h.run("avail --yaml");
+  CHECK(r.out.rfind("Error: avail accepts no arguments\n", 0) == 0);
+  CHECK(r.status == 1);
+}

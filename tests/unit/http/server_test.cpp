@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -724,4 +725,102 @@ except xmlrpc.client.ProtocolError as e:
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   CHECK(::pclose(p) == 0);
   CHECK(out == "connections=1 status=401\n");
+}
+
+TEST_CASE("refused requests: one log line each with peer and user, bounded per window, never the password") {
+  TempDir dir;
+  std::optional<Fixture> fx(std::in_place);
+  auto cfg = unix_config(dir.path / "sock");
+  cfg.username = "alice";
+  cfg.password = "s3cret-Pw";
+  REQUIRE(fx->listen_unix(cfg).ok());
+  constexpr int kRefused = 100;
+  for (int i = 0; i < kRefused; ++i) {
+    xmlrpc::Client c("unix://" + cfg.file, i % 2 ? "alice" : "bob", "wrong-Pw-" + std::to_string(i));
+    xmlrpc::Response r;
+    xmlrpc::TransportError err;
+    REQUIRE_FALSE(c.call("echo", {xmlrpc::Value(1)}, &r, &err));
+    REQUIRE(err.kind == xmlrpc::TransportError::Kind::AuthRequired);
+  }
+  // close() reports the refusals not logged yet.
+  fx->on_io([&] {
+    fx->server().close();
+    return 0;
+  });
+  auto logs = fx->logs();
+  fx.reset();
+  int lines = 0;
+  long long unlogged = 0;
+  const std::string peer = "from unix peer pid " + std::to_string(::getpid()) + " uid " + std::to_string(::geteuid());
+  for (const auto& l : logs) {
+    CHECK(l.find("s3cret") == std::string::npos);
+    CHECK(l.find("wrong-Pw") == std::string::npos);
+    if (l.find("refused (401)") != std::string::npos) {
+      ++lines;
+      CHECK(l.rfind("30 HTTP request POST /RPC2 " + peer + " refused (401): wrong credentials for user '", 0) == 0);
+    }
+    if (auto at = l.find(" more refused HTTP request(s) or connection(s) not logged"); at != std::string::npos)
+      unlogged += std::stoll(l.substr(3, at - 3));
+  }
+  // 20 lines per 10-second window; the 100 requests take one window, two
+  // on a very slow machine.
+  CHECK(lines >= 20);
+  CHECK(lines <= 40);
+  CHECK(lines + unlogged == kRefused);
+}
+
+TEST_CASE("allowed_uids: only listed uids (and root) get a connection") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: connecting as other uids needs root");
+    return;
+  }
+  TempDir dir;
+  ::chmod(dir.path.c_str(), 0755);
+  Fixture fx;
+  auto cfg = unix_config(dir.path / "sock");
+  cfg.chmod = 0777;
+  cfg.allowed_uids = {4242};
+  REQUIRE(fx.listen_unix(cfg).ok());
+  // A child connects as `uid` and reports what it got: 'A' for an HTTP
+  // answer, 'C' for a connection closed without one.
+  auto try_as = [&](uid_t uid) {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // Only system calls here: the parent has other threads.
+      if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(3);
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un sa{};
+      sa.sun_family = AF_UNIX;
+      std::strncpy(sa.sun_path, cfg.file.c_str(), sizeof sa.sun_path - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) ::_exit(4);
+      const char req[] = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+      (void)::send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
+      char buf[16];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      char verdict = n > 0 && std::memcmp(buf, "HTTP/1.1 404", 12) == 0 ? 'A' : 'C';
+      (void)::write(pipefd[1], &verdict, 1);
+      ::_exit(0);
+    }
+    ::close(pipefd[1]);
+    char verdict = '?';
+    CHECK(::read(pipefd[0], &verdict, 1) == 1);
+    ::close(pipefd[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    return verdict;
+  };
+  CHECK(try_as(4242) == 'A');
+  CHECK(try_as(0) == 'A');  // root always
+  CHECK(try_as(65534) == 'C');
+  bool logged = false;
+  for (const auto& l : fx.logs())
+    logged |= l.find("HTTP connection on " + cfg.file + " from pid ") != std::string::npos &&
+              l.find(" uid 65534 refused: uid not in allowed_uids") != std::string::npos;
+  CHECK(logged);
+  CHECK(eventually([&] { return fx.connections() == 0; }));
 }

@@ -231,7 +231,7 @@ TEST_CASE("supervisord.8 renders cleanly and documents every option, signal and 
       "-u", "--user", "-m", "--umask", "-d", "--directory", "-l", "--logfile", "-y", "--logfile_maxbytes",
       "-z", "--logfile_backups", "-e", "--loglevel", "-j", "--pidfile", "-i", "--identifier", "-q",
       "--childlogdir", "-k", "--nocleanup", "-a", "--minfds", "-t", "--strip_ansi", "--minprocs",
-      "--profile_options"};
+      "--profile_options", "--echo-config"};
   std::string opts = section_text(r.out, "OPTIONS");
   REQUIRE_FALSE(opts.empty());
   for (const auto& o : options) CHECK_MESSAGE(mentions(opts, o), "OPTIONS lacks " << o);
@@ -325,7 +325,7 @@ TEST_CASE("supervisord.conf.5 renders cleanly and documents every section and op
   const std::set<std::string> extension_keys = {
       "restart_delay", "backoff", "backoff_max", "backoff_reset", "restart_limit", "healthcheck",
       "healthcheck_interval", "healthcheck_timeout", "healthcheck_retries", "healthcheck_start_period",
-      "healthcheck_action", "ready", "watchdog_sec", "depends_on"};
+      "healthcheck_action", "ready", "watchdog_sec", "depends_on", "critical"};
   std::vector<std::string> keys = loader_program_keys();
   CHECK(keys.size() >= 40);
   for (const auto& k : keys) {

@@ -149,4 +149,42 @@ TEST_SUITE("depends_on") {
     h.start();
     CHECK(started(h) == std::vector<std::string>{"x", "a"});
   }
+
+  TEST_CASE("an autostart program pulls in a dependency that has autostart=false") {
+    auto dep = program("db");
+    dep.autostart = false;
+    auto web = program("web");
+    web.depends_on = {"db"};
+    Harness h(sup::testing::config_of({group_of(dep), group_of(web)}));
+    h.start();
+    CHECK(started(h) == std::vector<std::string>{"db"});
+    CHECK(h.sup->is_waiting(h.proc("web")));
+    h.rt.advance(1001ms);
+    CHECK(h.proc("db").state() == ProcessState::Running);
+    CHECK(started(h) == std::vector<std::string>{"db", "web"});
+  }
+
+  TEST_CASE("a dependency stopped by hand while starting leaves its dependents STOPPED, not waiting forever") {
+    Harness h(chain());
+    h.start();
+    REQUIRE(h.proc("a").state() == ProcessState::Starting);
+    REQUIRE(h.sup->is_waiting(h.proc("b")));
+    const pid_t pid = h.proc("a").pid();
+    CHECK(h.proc("a").stop() == "");
+    h.rt.exit(pid, killed_by(SIGTERM));
+    h.rt.run_posted();
+    REQUIRE(h.proc("a").state() == ProcessState::Stopped);
+    CHECK_FALSE(h.sup->is_waiting(h.proc("b")));
+    CHECK_FALSE(h.sup->is_waiting(h.proc("c")));
+    CHECK(h.proc("b").spawnerr() == "dependency 'a' was stopped");
+    CHECK(h.proc("c").spawnerr() == "dependency 'b' did not start: dependency 'a' was stopped");
+    h.rt.advance(10s);
+    CHECK(started(h) == std::vector<std::string>{"a"});
+    // A later start request still works, dependencies first.
+    CHECK_FALSE(h.sup->request_start(h.proc("c")));
+    h.rt.advance(1001ms);
+    h.rt.advance(1001ms);
+    h.rt.advance(1001ms);
+    CHECK(h.proc("c").state() == ProcessState::Running);
+  }
 }
