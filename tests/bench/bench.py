@@ -36,7 +36,7 @@ def knob(name, full, quick):
     return quick if QUICK else full
 
 
-ALL_SCENARIOS = ["startup", "respawn", "ctl", "idle", "stop", "crashloop_status", "logs"]
+ALL_SCENARIOS = ["startup", "respawn", "ctl", "idle", "stop", "crashloop_status", "scale", "logs"]
 
 
 # ------------------------------------------------------------------ startup
@@ -326,6 +326,76 @@ def scenario_crashloop_status(impl):
     return {"ms_median_n%d" % n: median(ts), "ms_max_n%d" % n: max(ts), "calls": len(ts)}
 
 
+# ------------------------------------------------------------------ scale
+def scenario_scale(impl):
+    """SCALE_N programs (sleep infinity, startsecs=0, logs NONE) plus one that
+    stamps its start: time to all RUNNING, daemon RSS, `supervisorctl status`
+    (all lines required), and respawn of the stamping one after SIGKILL while
+    the others run"""
+    n = knob("SCALE_N", 5000, 5000)
+    runs = knob("SCALE_RUNS", 5, 3)
+    progs = sleep_programs(n, stdout_logfile="NONE", stderr_logfile="NONE")
+    saved = os.environ.get("MINFDS")
+    os.environ["MINFDS"] = str(3 * n + 512)  # 3 pipes per program, under a 20000 hard limit
+    try:
+        d = Daemon(impl, progs, "scale")
+    finally:
+        if saved is None:
+            del os.environ["MINFDS"]
+        else:
+            os.environ["MINFDS"] = saved
+    starts = os.path.join(d.dir, "starts")
+    cmd = "bash -c 'echo \"$$ $EPOCHREALTIME\" >> %s; exec sleep infinity'" % starts
+    with open(d.conf, "a") as f:
+        f.write("\n[program:crash]\ncommand=%s\nstartsecs=0\nautorestart=true\nstartretries=100\n"
+                "stdout_logfile=NONE\nstderr_logfile=NONE\n" % cmd)
+
+    def read_starts():
+        try:
+            with open(starts) as f:
+                rows = [line.split() for line in f.read().splitlines()]
+            return [(int(r[0]), float(r[1])) for r in rows if len(r) == 2]
+        except (OSError, ValueError):
+            return []
+
+    out = {}
+    try:
+        t0 = d.launch()
+        d.wait_socket(600)
+        t_run = d.wait_running(n + 1, timeout=1200, interval=0.05)
+        out["run_s"] = t_run - t0
+        time.sleep(2)
+        out["rss_kb"] = memory_kb(d.pid)["rss"]
+        out_path = os.path.join(d.dir, "status.out")
+        ts = []
+        for _ in range(runs):
+            t, rc = spawn_wait(d.ctl_argv("status"), out_path)
+            with open(out_path, "rb") as f:
+                lines = f.read().decode(errors="replace").strip().splitlines()
+            if len(lines) != n + 1:
+                raise RuntimeError("%s: `status` printed %d lines of %d (rc=%d)" % (impl.name, len(lines), n + 1, rc))
+            ts.append(t * 1000)
+        out["status_ms_median"] = median(ts)
+        lat = []
+        for k in range(runs):
+            cur = read_starts()[-1]
+            time.sleep(0.3)
+            t_kill = time.time()
+            os.kill(cur[0], signal.SIGKILL)
+            t_end = time.monotonic() + 30
+            while len(read_starts()) < k + 2:
+                if time.monotonic() > t_end:
+                    raise RuntimeError("%s: no respawn within 30 s among %d programs" % (impl.name, n))
+                time.sleep(0.0005)
+            lat.append((read_starts()[k + 1][1] - t_kill) * 1000)
+        out["respawn_ms_median"] = median(lat)
+    finally:
+        d.stop(timeout=600)
+    log("%s scale n=%d: RUNNING in %.2f s, RSS %d kB, status %.0f ms, respawn %.1f ms" %
+        (impl.name, n, out["run_s"], out["rss_kb"], out["status_ms_median"], out["respawn_ms_median"]))
+    return {"%s_n%d" % (k, n): v for k, v in out.items()}
+
+
 # ------------------------------------------------------------------ logs
 def logs_script():
     for name in ("logs.py", "logs"):
@@ -362,7 +432,7 @@ def scenario_logs(impl):
 
 SCENARIOS = {"startup": scenario_startup, "respawn": scenario_respawn, "ctl": scenario_ctl,
              "idle": scenario_idle, "stop": scenario_stop, "crashloop_status": scenario_crashloop_status,
-             "logs": scenario_logs}
+             "scale": scenario_scale, "logs": scenario_logs}
 
 
 # ------------------------------------------------------------------ table
@@ -401,6 +471,12 @@ ROWS = [
      True, "<= 1000 ms", lambda v, r: v <= 1000),
     ("crashloop_status.ms_max_n1000", "`supervisorctl status`, 1000 programs crash-looping, max", "ms", None,
      True, None, None),
+    ("scale.run_s_n5000", "5000 programs to RUNNING", "s", None, True, None, None),
+    ("scale.rss_kb_n5000", "daemon RSS, 5000 programs", "MB", kb_mb, True, "< 30 MB", lambda v, r: v < 30 * 1024),
+    ("scale.status_ms_median_n5000", "`supervisorctl status`, 5000 programs", "ms", None, True, "<= 100 ms",
+     lambda v, r: v <= 100),
+    ("scale.respawn_ms_median_n5000", "respawn after SIGKILL among 5000 programs, median", "ms", None, True,
+     "<= 5 ms", lambda v, r: v <= 5),
     ("stop.ign_s_median_n10", "`stop all`, 10 ignoring TERM, stopwaitsecs=1", "s", None, True, "1.00-1.05 s",
      lambda v, r: 1.0 <= v <= 1.05),
 ]

@@ -98,7 +98,10 @@ TEST_CASE("kill -9 of the daemon: its children die with it and a new daemon star
     REQUIRE(status.has_value());
     CHECK(*status == 128 + SIGKILL);
     // Every direct child follows (PR_SET_PDEATHSIG): none is left running.
-    for (const auto& [n, pid] : first) CHECK_MESSAGE(wait_until([pid = pid] { return !pid_alive(pid); }), n);
+    for (const auto& entry : first) {
+      const pid_t pid = entry.second;
+      CHECK_MESSAGE(wait_until([pid] { return !pid_alive(pid); }), entry.first);
+    }
   }
 
   // The pid file names a dead daemon and the socket file is stale: a new

@@ -91,7 +91,8 @@ void compare(const json::Value& j, const xmlrpc::Value& info) {
   const auto& st = info.as_struct();
   REQUIRE(obj.size() == st.size());
   for (std::size_t i = 0; i < st.size(); ++i) {
-    const auto& [key, v] = st[i];
+    const std::string& key = st[i].first;
+    const auto& v = st[i].second;
     INFO("field " << key);
     CHECK(obj[i].first == key);
     const json::Value& jv = obj[i].second;
