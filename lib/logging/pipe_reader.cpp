@@ -57,11 +57,9 @@ struct PipeReader::Impl {
   // so waiting with unread data left could wait forever.
   void arm() {
     std::weak_ptr<char> w = alive;
-    waiting = true;
     sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                   [this, w](const boost::system::error_code& ec) {
                     if (w.expired() || !is_open || ec == boost::asio::error::operation_aborted) return;
-                    waiting = false;
                     // Other errors (e.g. a descriptor epoll cannot watch): try reading anyway.
                     on_ready(static_cast<bool>(ec));
                   });
@@ -101,20 +99,6 @@ struct PipeReader::Impl {
     }
   }
 
-  void recheck() {
-    // Not waiting: a read is already scheduled (after a burst).
-    if (!is_open || !waiting) return;
-    waiting = false;
-    // The pending wait ends with operation_aborted (ignored); the read below
-    // arms a new one if the pipe is still open and empty.
-    boost::system::error_code ignored;
-    sd.cancel(ignored);
-    std::weak_ptr<char> w = alive;
-    boost::asio::post(io, [this, w] {
-      if (!w.expired() && is_open) on_ready(false);
-    });
-  }
-
   void grow_pipe() {
     grown = true;  // one attempt: the size is capped by /proc/sys/fs/pipe-max-size
     int size = ::fcntl(sd.native_handle(), F_SETPIPE_SZ, kBusyPipeSize);
@@ -141,7 +125,6 @@ struct PipeReader::Impl {
   bool is_open = true;
   std::uint64_t bytes = 0;
   bool grown = false;
-  bool waiting = false;  // an async_wait is pending
   std::size_t pipe_size = 64 * 1024;  // Linux's default capacity
   // Handlers hold a weak_ptr to this token: expired means *this is gone.
   std::shared_ptr<char> alive = std::make_shared<char>();
@@ -156,8 +139,6 @@ PipeReader::PipeReader(boost::asio::io_context& io, UniqueFd fd, DataCallback on
 PipeReader::~PipeReader() = default;
 
 void PipeReader::close() { impl_->shutdown(); }
-
-void PipeReader::recheck() { impl_->recheck(); }
 
 bool PipeReader::open() const { return impl_->is_open; }
 

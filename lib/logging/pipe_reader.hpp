@@ -40,10 +40,6 @@ class PipeReader {
 
   // Stops reading and closes the fd; no callback runs afterwards. Idempotent.
   void close();
-  // Reads what the pipe holds now, from the loop (not from inside this
-  // call), then waits as before: for when the writer is known to have exited,
-  // so that its EOF is seen even if the readiness notification was lost.
-  void recheck();
   // True until EOF, a read error (reported as EOF) or close().
   bool open() const;
   // Total bytes delivered so far.

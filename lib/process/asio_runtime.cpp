@@ -47,7 +47,6 @@ class PipeWatch : public OutputWatch {
   PipeWatch(boost::asio::io_context& io, UniqueFd fd, std::function<void(std::string_view)> on_data,
             std::function<void()> on_eof)
       : reader_(io, fd.release(), std::move(on_data), std::move(on_eof)) {}
-  void recheck() override { reader_.recheck(); }
 
  private:
   logging::PipeReader reader_;

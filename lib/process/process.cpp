@@ -529,10 +529,6 @@ void Process::on_exit(int wait_status) {
   pid_t old = pid_;
   pid_ = 0;
   stdin_fd_.reset();
-  // The child is gone: its pipes are at EOF unless grandchildren hold them.
-  // Look now rather than rely only on the readiness notification, which can
-  // be lost when epoll is busy with many descriptors recycled at once.
-  for (auto& w : watches_) w->recheck();
   host_.on_pid_change(*this, old, 0);
   stop_health();
   notify_.reset();

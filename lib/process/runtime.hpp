@@ -38,9 +38,6 @@ class Timer {
 class OutputWatch {
  public:
   virtual ~OutputWatch() = default;
-  // The writer this watch waits for has exited: read what is there now
-  // instead of relying only on the readiness notification (see PipeReader::recheck).
-  virtual void recheck() {}
 };
 
 class Runtime {
