@@ -568,14 +568,35 @@ bool Daemon::wait_log(std::string_view needle, std::size_t times, Millis deadlin
   return wait_until([&] { return log_count(needle) >= times; }, deadline);
 }
 
+namespace {
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), 0 if
+// the process is gone: with the pid, it names one process even after the
+// pid is recycled by another test's child.
+unsigned long long start_ticks(pid_t pid) {
+  auto text = try_read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return 0;
+  std::size_t close = text->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text->substr(close + 2));
+  std::string field;
+  for (int i = 3; i < 22 && (rest >> field); ++i) {
+  }
+  unsigned long long ticks = 0;
+  rest >> ticks;
+  return ticks;
+}
+
+}  // namespace
+
 void Daemon::stop_and_check() {
   auto daemon_gone = [&] {
     if (daemon_pid_ == launched_pid_ && !launched_reaped_) return wait_exit(0ms).has_value();
     return !pid_alive(daemon_pid_);
   };
-  std::vector<pid_t> family;
+  std::vector<std::pair<pid_t, unsigned long long>> family;  // pid, start time
   if (daemon_pid_ > 0 && !daemon_gone()) {
-    family = descendants_of(daemon_pid_);
+    for (pid_t p : descendants_of(daemon_pid_)) family.emplace_back(p, start_ticks(p));
     ::kill(daemon_pid_, SIGTERM);
     if (!wait_until(daemon_gone)) {
       FAIL_CHECK("supervisord (pid " << daemon_pid_ << ") did not exit within " << kDeadline.count()
@@ -593,8 +614,8 @@ void Daemon::stop_and_check() {
   wait_until(
       [&] {
         leftover.clear();
-        for (pid_t p : family)
-          if (pid_alive(p)) leftover.push_back(p);
+        for (const auto& [p, ticks] : family)
+          if (pid_alive(p) && start_ticks(p) == ticks) leftover.push_back(p);
         return leftover.empty();
       },
       2s);
