@@ -41,8 +41,9 @@ extern char** environ;
 namespace sup {
 namespace {
 
-// Parsing the configuration makes several transient copies of it; give the
-// freed heap back so a long-running daemon's RSS is what it really uses.
+// Parsing the configuration makes several transient copies of it, and a
+// burst of control clients leaves freed buffers behind; give the freed heap
+// back so a long-running daemon's RSS is what it really uses.
 void release_free_memory() { ::malloc_trim(0); }
 
 void usage_error(const std::string& argv0, const std::string& msg) {
@@ -284,6 +285,9 @@ Status Daemon::start_generation() {
   // Probes stay reachable for load balancers and orchestrators on servers
   // configured with probes_public=true.
   http_->set_public_paths({"/healthz", "/readyz"});
+  // A burst of clients leaves freed buffers scattered through the heap;
+  // hand them back once the last connection is gone.
+  http_->set_on_idle(release_free_memory);
   for (const auto& s : cfg_.servers) {
     Status st = s.kind == config::HttpServerConfig::Kind::Unix ? http_->listen_unix(s) : http_->listen_inet(s);
     if (!st) return st;

@@ -333,8 +333,15 @@ struct HttpServer::State {
 
   State(asio::io_context& i, Handler h, LogFn l, Limits lim)
       : io(i), handler(std::move(h)), log(std::move(l)), limits(lim), refusal_timer(i) {}
+  std::function<void()> on_idle;  // see HttpServer::set_on_idle
   void write_log(int level, const std::string& m) const {
     if (log) log(level, m);
+  }
+  // A session is gone; when it was the last one, on_idle runs on a later
+  // turn of the loop, once the session's buffers are really freed.
+  void forget(SessionBase* session) {
+    if (sessions.erase(session) == 0 || !sessions.empty() || !on_idle || closed) return;
+    asio::post(io, [fn = on_idle] { fn(); });
   }
   void flush_unlogged_refusals() {
     if (refusals_unlogged == 0) return;
@@ -523,7 +530,7 @@ class Session final : public SessionBase {
         peer_(std::move(peer)),
         id_(state_->next_connection_id++) {}
 
-  ~Session() override { state_->sessions.erase(this); }
+  ~Session() override { state_->forget(this); }
 
   void start() {
     state_->sessions.emplace(this, weak_from_this());
@@ -787,7 +794,7 @@ class Session final : public SessionBase {
     sock_.close(ignored);
     out_.clear();
     pending_ = 0;
-    state_->sessions.erase(this);
+    state_->forget(this);
     if (auto r = reply_.lock()) {
       reply_.reset();
       r->lost();
@@ -1045,6 +1052,8 @@ void HttpServer::set_public_paths(std::vector<std::string> paths) { state_->publ
 int HttpServer::inet_port() const { return state_->last_port; }
 
 std::size_t HttpServer::connection_count() const { return state_->sessions.size(); }
+
+void HttpServer::set_on_idle(std::function<void()> on_idle) { state_->on_idle = std::move(on_idle); }
 
 void HttpServer::close() {
   auto& s = *state_;

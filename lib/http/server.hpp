@@ -124,6 +124,10 @@ class HttpServer {
 
   std::size_t connection_count() const;
 
+  // Called (on a later turn of the loop) each time the last open
+  // connection closes: a burst of clients is over.
+  void set_on_idle(std::function<void()> on_idle);
+
   struct State;  // implementation detail, defined in server.cpp
 
  private:

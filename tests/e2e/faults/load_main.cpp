@@ -1,5 +1,5 @@
 // faults_load: the big concurrent-client run of issue 9 (tests/bench/load).
-//   faults_load --supervisord PATH [--clients 200] [--programs 500] [--seconds 30] [--keep]
+//   faults_load --supervisord PATH [--clients 200] [--programs 500] [--seconds 30] [--rounds 1] [--keep]
 // Starts its own daemon on a fresh temporary directory with `programs`
 // programs (sleep infinity, startsecs=0), runs `clients` concurrent clients
 // (load_driver.hpp) for `seconds`, then checks that no call failed, that the
@@ -53,7 +53,7 @@ bool call(const std::string& url, const std::string& method, xmlrpc::Response* o
 
 int usage(const char* why) {
   std::fprintf(stderr, "faults_load: %s\nusage: faults_load --supervisord PATH [--clients N] [--programs N] "
-               "[--seconds S] [--keep]\n", why);
+               "[--seconds S] [--rounds N] [--keep]\n", why);
   return 2;
 }
 
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   std::string supervisord;
   int clients = 200, programs = 500;
   double seconds = 30;
+  int rounds = 1;
   bool keep = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -70,17 +71,21 @@ int main(int argc, char** argv) {
     const char* v = nullptr;
     if (a == "--keep") {
       keep = true;
-    } else if ((a == "--supervisord" || a == "--clients" || a == "--programs" || a == "--seconds") && (v = next())) {
+    } else if ((a == "--supervisord" || a == "--clients" || a == "--programs" || a == "--seconds" ||
+                a == "--rounds") &&
+               (v = next())) {
       if (a == "--supervisord") supervisord = v;
       if (a == "--clients") clients = std::atoi(v);
       if (a == "--programs") programs = std::atoi(v);
       if (a == "--seconds") seconds = std::atof(v);
+      if (a == "--rounds") rounds = std::atoi(v);
     } else {
       return usage(("bad argument " + a).c_str());
     }
   }
   if (supervisord.empty()) return usage("--supervisord is required");
-  if (clients < 1 || programs < 1 || seconds <= 0) return usage("clients, programs and seconds must be positive");
+  if (clients < 1 || programs < 1 || seconds <= 0 || rounds < 1)
+    return usage("clients, programs, seconds and rounds must be positive");
 
   const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
   std::string tmpl = std::string(base) + "/faults-load-XXXXXX";
@@ -158,6 +163,15 @@ int main(int argc, char** argv) {
   o.duration = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
   o.initially_running = warm.expected_running;
   faults::LoadReport r = faults::run_load(o);
+  // More rounds tell a leak (RSS climbing round after round) from the
+  // allocator settling (RSS flat after the first).
+  for (int round = 2; round <= rounds; ++round) {
+    std::printf("round %d: RSS %ld kB\n", round - 1, rss_kb(daemon));
+    o.initially_running = r.expected_running;
+    faults::LoadReport next = faults::run_load(o);
+    next.errors += r.errors;
+    r = std::move(next);
+  }
 
   xmlrpc::Response all;
   bool listed = call(o.url, "supervisor.getAllProcessInfo", &all);
