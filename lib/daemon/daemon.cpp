@@ -294,7 +294,13 @@ Status Daemon::start_generation() {
     if (s.username.empty())
       log::critical("Server '{}' running without any HTTP authentication checking", s.section);
   }
-  supervisor_ = std::make_unique<Supervisor>(runtime_, cfg_, environment_list());
+  // The supervisor owns the programs' settings from here on (one copy of
+  // each, not two: issue 7's per-program memory).
+  std::vector<config::GroupConfig> groups;
+  std::swap(groups, cfg_.groups);
+  config::Config handed = cfg_;
+  handed.groups = std::move(groups);
+  supervisor_ = std::make_unique<Supervisor>(runtime_, std::move(handed), environment_list());
   supervisor_->set_socket_store(&sockets_);
   watch_critical();
   api_ = std::make_unique<rpc::Api>(*supervisor_, *this);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,18 +10,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <boost/process/child.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
+#include <sched.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace sup {
 namespace {
-
-namespace bp = boost::process;
 
 // Writes "supervisor: <a><b>: <ERRNAME>\n" with async-signal-safe calls only.
 void child_error(const char* a, const char* b, int err) {
@@ -53,112 +55,127 @@ bool place_fd(int fd, int target) {
   return ::dup2(fd, target) == target;
 }
 
-// The child-side set-up, run after fork; must be the last initializer so that
-// it runs after Boost's own. Everything here is async-signal-safe.
-struct ChildSetup : bp::extend::handler {
+// Everything the child needs, prepared by the parent: the child runs on a
+// borrowed stack in the parent's memory (clone with CLONE_VM|CLONE_VFORK,
+// the way posix_spawn works) until it execs, so it may only make system
+// calls: no allocation, no locks, no glibc wrapper that thinks about threads
+// (setuid/setgroups go to the kernel directly; the group list is looked up
+// by the parent).
+struct ChildArgs {
   const SpawnSpec* spec;
   int in_read, out_write, err_write;
   char* const* argv;
   char* const* envp;
   char* listen_pid = nullptr;  // "LISTEN_PID=" followed by room for the digits
-  pid_t parent = 0;            // the daemon's pid, taken before the fork
+  pid_t parent = 0;            // the daemon's pid, taken before the clone
+  const gid_t* groups = nullptr;  // supplementary groups when spec->uid is set
+  std::size_t n_groups = 0;
+  sigset_t parent_mask;        // restored in the parent; the child starts from empty
+};
 
-  template <class Executor>
-  void on_setup(Executor& e) const {
-    // argv[0] as written in the config, our own environment (not the daemon's).
-    e.exe = spec->filename.c_str();
-    e.cmd_line = argv;
-    e.env = const_cast<char**>(envp);
+void write_decimal(char* out, unsigned long v) {
+  char tmp[24];
+  int k = 0;
+  do tmp[k++] = static_cast<char>('0' + v % 10), v /= 10;
+  while (v);
+  while (k) *out++ = tmp[--k];
+  *out = 0;
+}
+
+[[noreturn]] void child_main(const ChildArgs& a) {
+  const SpawnSpec* spec = a.spec;
+  // Default signal state (asio installed handlers, SIGPIPE is ignored). The
+  // parent blocked every signal before the clone, so no handler of the
+  // daemon's can run here; the handler table is the child's own (no
+  // CLONE_SIGHAND).
+  for (int s = 1; s < NSIG; ++s) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    ::signal(s, SIG_DFL);
   }
-
-  template <class Executor>
-  void on_exec_setup(Executor& e) const {
-    (void)e;
-    // Own process group: signals to the daemon's group don't reach the child,
-    // and stopasgroup/killasgroup can signal kill(-pid).
-    ::setpgid(0, 0);
-    // Default signal state (asio installed handlers, SIGPIPE is ignored).
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s = 1; s < NSIG; ++s) {
-      if (s == SIGKILL || s == SIGSTOP) continue;
-      ::signal(s, SIG_DFL);
-    }
-    // Passed descriptors first go above everything we still need...
-    int n_pass = static_cast<int>(spec->pass_fds.size());
-    int high[64];  // the config loader allows at most 64 sockets per program
-    if (n_pass > 64) n_pass = 64;
-    for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(spec->pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
-    if (listen_pid) {
-      // Our own pid, in the slot the parent reserved in envp (this is the
-      // child's copy of the parent's memory after fork).
-      char tmp[24];
-      int k = 0;
-      unsigned long v = static_cast<unsigned long>(::getpid());
-      do tmp[k++] = static_cast<char>('0' + v % 10), v /= 10;
-      while (v);
-      char* d = listen_pid + sizeof("LISTEN_PID=") - 1;
-      while (k) *d++ = tmp[--k];
-      *d = 0;
-    }
-    int stdin_src = in_read;
-    if (spec->stdin_source >= 0) {
-      // Like the passed descriptors: moved above the range we overwrite.
-      stdin_src = ::fcntl(spec->stdin_source, F_DUPFD_CLOEXEC, 3 + n_pass + 16);
-    }
-    if (!place_fd(stdin_src, 0) || !place_fd(out_write, 1) ||
-        !place_fd(spec->redirect_stderr ? out_write : err_write, 2)) {
-      child_error("couldn't set up stdio", "", errno);
-      child_fail();
-    }
-    // ...then land on 3, 4, ... (socket activation layout).
-    for (int i = 0; i < n_pass; ++i) place_fd(high[i], 3 + i);
-    // Nothing else crosses exec (Boost's error pipe stays open until exec).
-    ::syscall(SYS_close_range, 3 + n_pass, ~0U, CLOSE_RANGE_CLOEXEC);
-
-    if (spec->uid) {
-      char uidbuf[24];
-      {
-        unsigned v = *spec->uid;
-        char tmp[24];
-        int k = 0;
-        do tmp[k++] = static_cast<char>('0' + v % 10), v /= 10;
-        while (v);
-        int j = 0;
-        while (k) uidbuf[j++] = tmp[--k];
-        uidbuf[j] = 0;
-      }
-      gid_t gid = spec->gid ? *spec->gid : 0;
-      if (::initgroups(spec->user.c_str(), gid) != 0 && ::setgroups(0, nullptr) != 0) {
-        child_error("couldn't setuid to ", uidbuf, errno);
-        child_fail();
-      }
-      if (::setgid(gid) != 0 || ::setuid(*spec->uid) != 0) {
-        child_error("couldn't setuid to ", uidbuf, errno);
-        child_fail();
-      }
-    }
-    // Issue 9: the child dies with the daemon (kill -9 of supervisord, a
-    // crash), so that a restarted daemon does not find the previous
-    // generation still running. The kernel sends the signal when the thread
-    // that forked the child ends; the daemon forks from its main thread (the
-    // event loop; Asio's internal resolver thread, used by health checks,
-    // never forks), so that is when the daemon ends. Set after setuid/setgid,
-    // which clear it. A daemon that died before this point is noticed by the
-    // ppid check: the child was already reparented.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (::getppid() != parent) _exit(127);
-    if (!spec->directory.empty() && ::chdir(spec->directory.c_str()) != 0) {
-      child_error("couldn't chdir to ", spec->directory.c_str(), errno);
-      child_fail();
-    }
-    if (spec->umask) ::umask(*spec->umask);
-    ::execve(spec->filename.c_str(), argv, envp);
-    child_error("couldn't exec ", spec->argv.empty() ? "" : spec->argv[0].c_str(), errno);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Own process group: signals to the daemon's group don't reach the child,
+  // and stopasgroup/killasgroup can signal kill(-pid).
+  ::setpgid(0, 0);
+  // Passed descriptors first go above everything we still need...
+  int n_pass = static_cast<int>(spec->pass_fds.size());
+  int high[64];  // the config loader allows at most 64 sockets per program
+  if (n_pass > 64) n_pass = 64;
+  for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(spec->pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
+  // Our own pid, in the slot the parent reserved in envp. The parent is
+  // suspended until the exec, and reads nothing of it afterwards.
+  if (a.listen_pid) write_decimal(a.listen_pid + sizeof("LISTEN_PID=") - 1, static_cast<unsigned long>(::getpid()));
+  int stdin_src = a.in_read;
+  if (spec->stdin_source >= 0) {
+    // Like the passed descriptors: moved above the range we overwrite.
+    stdin_src = ::fcntl(spec->stdin_source, F_DUPFD_CLOEXEC, 3 + n_pass + 16);
+  }
+  if (!place_fd(stdin_src, 0) || !place_fd(a.out_write, 1) ||
+      !place_fd(spec->redirect_stderr ? a.out_write : a.err_write, 2)) {
+    child_error("couldn't set up stdio", "", errno);
     child_fail();
   }
-};
+  // ...then land on 3, 4, ... (socket activation layout).
+  for (int i = 0; i < n_pass; ++i) place_fd(high[i], 3 + i);
+  // Nothing else crosses exec.
+  ::syscall(SYS_close_range, 3 + n_pass, ~0U, CLOSE_RANGE_CLOEXEC);
+
+  if (spec->uid) {
+    char uidbuf[24];
+    write_decimal(uidbuf, *spec->uid);
+    gid_t gid = spec->gid ? *spec->gid : 0;
+    if (::syscall(SYS_setgroups, a.n_groups, a.groups) != 0 || ::syscall(SYS_setgid, gid) != 0 ||
+        ::syscall(SYS_setuid, *spec->uid) != 0) {
+      child_error("couldn't setuid to ", uidbuf, errno);
+      child_fail();
+    }
+  }
+  // Issue 9: the child dies with the daemon (kill -9 of supervisord, a
+  // crash), so that a restarted daemon does not find the previous
+  // generation still running. The kernel sends the signal when the thread
+  // that cloned the child ends; the daemon spawns from its main thread (the
+  // event loop; Asio's internal resolver thread, used by health checks,
+  // never spawns), so that is when the daemon ends. Set after setuid/setgid,
+  // which clear it. A daemon that died before this point is noticed by the
+  // ppid check: the child was already reparented.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != a.parent) _exit(127);
+  if (!spec->directory.empty() && ::chdir(spec->directory.c_str()) != 0) {
+    child_error("couldn't chdir to ", spec->directory.c_str(), errno);
+    child_fail();
+  }
+  if (spec->umask) ::umask(*spec->umask);
+  ::execve(spec->filename.c_str(), a.argv, a.envp);
+  child_error("couldn't exec ", spec->argv.empty() ? "" : spec->argv[0].c_str(), errno);
+  child_fail();
+}
+
+int child_entry(void* arg) { child_main(*static_cast<const ChildArgs*>(arg)); }
+
+// The child's stack while it shares the parent's memory. Only the main
+// thread spawns, one child at a time (the parent is suspended until the
+// child has exec'd or exited), so one is enough.
+alignas(64) char child_stack[64 * 1024];
+
+// clone(CLONE_VM|CLONE_VFORK): no page tables copied and no copy-on-write
+// faults for the daemon afterwards, which fork() costs in proportion to the
+// daemon's size (issue 7: spawning 1000 programs). Returns the pid, or -1
+// with errno.
+pid_t clone_child(ChildArgs& args) {
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &args.parent_mask);
+#if defined(__SANITIZE_ADDRESS__)
+  // The previous child's frames left their red zones poisoned.
+  __asan_unpoison_memory_region(child_stack, sizeof child_stack);
+#endif
+  pid_t pid = ::clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int e = errno;
+  ::pthread_sigmask(SIG_SETMASK, &args.parent_mask, nullptr);
+  errno = e;
+  return pid;
+}
 
 struct Pipe {
   UniqueFd read, write;
@@ -196,27 +213,37 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
   }
   envp.push_back(nullptr);
 
-  ChildSetup setup;
-  setup.spec = &spec;
-  setup.parent = ::getpid();
-  setup.in_read = in.read.get();
-  setup.out_write = out.write.get();
-  setup.err_write = spec.redirect_stderr ? out.write.get() : err.write.get();
-  setup.argv = argv.data();
-  setup.envp = envp.data();
-  if (spec.listen_pid) setup.listen_pid = listen_pid.data();
+  // initgroups' work, done here: the child can't look users up.
+  std::vector<gid_t> groups;
+  if (spec.uid) {
+    gid_t gid = spec.gid ? *spec.gid : 0;
+    int n = 32;
+    groups.resize(static_cast<std::size_t>(n));
+    while (::getgrouplist(spec.user.c_str(), gid, groups.data(), &n) < 0 && n > static_cast<int>(groups.size()))
+      groups.resize(static_cast<std::size_t>(n));
+    // An unknown user keeps no supplementary groups.
+    groups.resize(n > 0 && n <= static_cast<int>(groups.size()) ? static_cast<std::size_t>(n) : 0);
+  }
 
-  std::error_code ec;
-  bp::child c(bp::exe = spec.filename, setup, ec);
-  if (ec || !c.valid()) {
-    int e = ec ? ec.value() : EAGAIN;
+  ChildArgs args;
+  args.spec = &spec;
+  args.parent = ::getpid();
+  args.in_read = in.read.get();
+  args.out_write = out.write.get();
+  args.err_write = spec.redirect_stderr ? out.write.get() : err.write.get();
+  args.argv = argv.data();
+  args.envp = envp.data();
+  if (spec.listen_pid) args.listen_pid = listen_pid.data();
+  args.groups = groups.data();
+  args.n_groups = groups.size();
+
+  pid_t pid = clone_child(args);
+  if (pid < 0) {
+    int e = errno;
     if (e == EAGAIN) return Error{"Too many processes in process table to spawn '" + process_name + "'"};
     return Error{"unknown error during fork for '" + process_name + "': " +
                  (strerrorname_np(e) ? strerrorname_np(e) : std::to_string(e))};
   }
-  pid_t pid = c.id();
-  // ~child() would SIGKILL an attached child: we reap it ourselves (SIGCHLD).
-  c.detach();
   // Also from the parent, so kill(-pid) works before the child ran setpgid.
   ::setpgid(pid, pid);
 

@@ -1,5 +1,7 @@
 // What a child sees: its environment, its file descriptors, and where its
 // output goes.
+#include <unistd.h>
+
 #include <map>
 #include <set>
 
@@ -150,4 +152,41 @@ stdout_logfile=@DIR@/brief.out
   for (int i = 0; i < 2000; ++i) expected += "last words " + std::to_string(i) + "\n";
   CHECK(wait_until([&] { return read_file(dir.file("brief.out")).size() >= expected.size(); }));
   CHECK(read_file(dir.file("brief.out")) == expected);
+}
+
+TEST_CASE("user= runs the child with that user's uid, primary gid and supplementary groups, as id(1) reports them") {
+  if (::geteuid() != 0) {
+    MESSAGE("not root: user= can't be tested, skipped");
+    return;
+  }
+  // A user with supplementary groups when the machine has one (their list
+  // is looked up by the daemon before the child starts), else nobody.
+  std::string user = "nobody";
+  for (const std::string& line : split_lines(read_file("/etc/passwd"))) {
+    std::string name = line.substr(0, line.find(':'));
+    if (name.empty() || name == "root") continue;
+    CommandResult g = run_command({"/usr/bin/id", "-G", name});
+    if (g.status == 0 && g.out.find(' ') != std::string::npos) {
+      user = name;
+      break;
+    }
+  }
+  std::string expected;
+  for (const char* flag : {"-u", "-g", "-G"}) expected += run_command({"/usr/bin/id", flag, user}).out;
+  REQUIRE(!expected.empty());
+
+  TempDir dir;
+  Daemon d(dir, R"(
+[program:who]
+command=/bin/sh -c '/usr/bin/id -u; /usr/bin/id -g; /usr/bin/id -G; echo END'
+user=)" + user + R"(
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/who.out
+)");
+  d.start();
+  REQUIRE(d.wait_state("who", "EXITED"));
+  REQUIRE(wait_until([&] { return read_file(dir.file("who.out")).find("END\n") != std::string::npos; }));
+  CHECK_MESSAGE(read_file(dir.file("who.out")) == expected + "END\n", "user " << user);
+  CHECK(int_field(d.process_info("who"), "exitstatus") == 0);
 }
