@@ -44,7 +44,20 @@ namespace {
 // Parsing the configuration makes several transient copies of it, and a
 // burst of control clients leaves freed buffers behind; give the freed heap
 // back so a long-running daemon's RSS is what it really uses.
-void release_free_memory() { ::malloc_trim(0); }
+long resident_kb() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+void release_free_memory() {
+  const long before = resident_kb();
+  ::malloc_trim(0);
+  log::debug("returned the free heap to the system: RSS {} kB -> {} kB", before, resident_kb());
+}
 
 void usage_error(const std::string& argv0, const std::string& msg) {
   std::fprintf(stderr, "Error: %s\nFor help, use %s -h\n", msg.c_str(), argv0.c_str());
@@ -286,8 +299,9 @@ Status Daemon::start_generation() {
   // configured with probes_public=true.
   http_->set_public_paths({"/healthz", "/readyz"});
   // A burst of clients leaves freed buffers scattered through the heap;
-  // hand them back once the last connection is gone.
-  http_->set_on_idle(release_free_memory);
+  // hand them back a second after the last connection is gone (not after
+  // each one: a trim costs more than a whole getAllProcessInfo call).
+  http_->set_on_idle(release_free_memory, std::chrono::seconds(1));
   for (const auto& s : cfg_.servers) {
     Status st = s.kind == config::HttpServerConfig::Kind::Unix ? http_->listen_unix(s) : http_->listen_inet(s);
     if (!st) return st;

@@ -332,16 +332,29 @@ struct HttpServer::State {
   asio::steady_timer refusal_timer;  // armed only while refusals are unlogged
 
   State(asio::io_context& i, Handler h, LogFn l, Limits lim)
-      : io(i), handler(std::move(h)), log(std::move(l)), limits(lim), refusal_timer(i) {}
+      : io(i), handler(std::move(h)), log(std::move(l)), limits(lim), refusal_timer(i), idle_timer(i) {}
   std::function<void()> on_idle;  // see HttpServer::set_on_idle
+  std::chrono::milliseconds idle_delay{0};
+  asio::steady_timer idle_timer;  // armed only between a last close and on_idle
+  bool idle_armed = false;
   void write_log(int level, const std::string& m) const {
     if (log) log(level, m);
   }
-  // A session is gone; when it was the last one, on_idle runs on a later
-  // turn of the loop, once the session's buffers are really freed.
-  void forget(SessionBase* session) {
-    if (sessions.erase(session) == 0 || !sessions.empty() || !on_idle || closed) return;
-    asio::post(io, [fn = on_idle] { fn(); });
+  // A session is gone; when it was the last one, on_idle runs idle_delay
+  // later (once at most per delay, however many bursts end meanwhile), when
+  // the sessions' buffers are long freed.
+  static void forget(const std::shared_ptr<State>& st, SessionBase* session) {
+    if (st->sessions.erase(session) == 0 || !st->sessions.empty() || !st->on_idle || st->closed || st->idle_armed)
+      return;
+    st->idle_armed = true;
+    st->idle_timer.expires_after(st->idle_delay);
+    std::weak_ptr<State> weak = st;
+    st->idle_timer.async_wait([weak](const boost::system::error_code& ec) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->idle_armed = false;
+      if (!ec && !s->closed && s->on_idle) s->on_idle();
+    });
   }
   void flush_unlogged_refusals() {
     if (refusals_unlogged == 0) return;
@@ -530,7 +543,7 @@ class Session final : public SessionBase {
         peer_(std::move(peer)),
         id_(state_->next_connection_id++) {}
 
-  ~Session() override { state_->forget(this); }
+  ~Session() override { State::forget(state_, this); }
 
   void start() {
     state_->sessions.emplace(this, weak_from_this());
@@ -794,7 +807,7 @@ class Session final : public SessionBase {
     sock_.close(ignored);
     out_.clear();
     pending_ = 0;
-    state_->forget(this);
+    State::forget(state_, this);
     if (auto r = reply_.lock()) {
       reply_.reset();
       r->lost();
@@ -1053,13 +1066,17 @@ int HttpServer::inet_port() const { return state_->last_port; }
 
 std::size_t HttpServer::connection_count() const { return state_->sessions.size(); }
 
-void HttpServer::set_on_idle(std::function<void()> on_idle) { state_->on_idle = std::move(on_idle); }
+void HttpServer::set_on_idle(std::function<void()> on_idle, std::chrono::milliseconds delay) {
+  state_->on_idle = std::move(on_idle);
+  state_->idle_delay = delay;
+}
 
 void HttpServer::close() {
   auto& s = *state_;
   s.closed = true;
   error_code ignored;
   s.refusal_timer.cancel();
+  s.idle_timer.cancel();
   s.flush_unlogged_refusals();
   for (auto& l : s.unix_listeners) {
     l.acceptor->close(ignored);

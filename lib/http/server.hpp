@@ -124,9 +124,10 @@ class HttpServer {
 
   std::size_t connection_count() const;
 
-  // Called (on a later turn of the loop) each time the last open
-  // connection closes: a burst of clients is over.
-  void set_on_idle(std::function<void()> on_idle);
+  // Called `delay` after the last open connection closed (a burst of
+  // clients is over), at most once per delay; a one-shot timer, armed only
+  // while a call is due.
+  void set_on_idle(std::function<void()> on_idle, std::chrono::milliseconds delay);
 
   struct State;  // implementation detail, defined in server.cpp
 

@@ -393,7 +393,7 @@ std::string make_config(const std::string& dir, std::string_view body, std::stri
   text += "logfile=" + dir + "/supervisord.log\n";
   text += "pidfile=" + dir + "/supervisord.pid\n";
   text += "childlogdir=" + dir + "\n";
-  text += "loglevel=info\n";
+  if (supervisord_extra.find("loglevel=") == std::string_view::npos) text += "loglevel=info\n";
   text += std::string(supervisord_extra);
   if (!supervisord_extra.empty() && supervisord_extra.back() != '\n') text += "\n";
   text += "\n[unix_http_server]\nfile=" + dir + "/sock\n";

@@ -824,3 +824,35 @@ TEST_CASE("allowed_uids: only listed uids (and root) get a connection") {
   CHECK(logged);
   CHECK(eventually([&] { return fx.connections() == 0; }));
 }
+
+TEST_CASE("set_on_idle: called once after the last connection closes, not while one is open") {
+  TempDir dir;
+  Fixture fx;
+  std::atomic<int> idle{0};
+  fx.on_io([&] {
+    fx.server().set_on_idle([&] { ++idle; }, 50ms);
+    return 0;
+  });
+  REQUIRE(fx.listen_unix(unix_config(dir.path / "sock")).ok());
+  {
+    RawConn a(dir.path / "sock");
+    RawConn b(dir.path / "sock");
+    REQUIRE(a.connected());
+    REQUIRE(b.connected());
+    REQUIRE(eventually([&] { return fx.connections() == 2; }));
+    a.send(raw_post(rpc_body("echo", {xmlrpc::Value("x")}), "Connection: close\r\n"));
+    a.read_to_eof();
+    REQUIRE(eventually([&] { return fx.connections() == 1; }));
+    // b is still open: a burst is not over. Its own close, below, is what
+    // the server waits for; a call now would be early by definition.
+    CHECK(idle == 0);
+  }
+  REQUIRE(eventually([&] { return idle == 1; }));
+  // A later burst gets its own call.
+  {
+    RawConn c(dir.path / "sock");
+    REQUIRE(c.connected());
+    REQUIRE(eventually([&] { return fx.connections() == 1; }));
+  }
+  REQUIRE(eventually([&] { return idle == 2; }));
+}
