@@ -704,11 +704,16 @@ int run_daemon(const DaemonOptions& options) {
   // log file over RLIMIT_FSIZE is a write error (EFBIG), not death.
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);
-  // Large buffers (an XML-RPC response for hundreds of processes is ~1 kB
-  // each) always get their own mapping, returned to the system when freed.
-  // glibc's default threshold grows after the first such free, after which
-  // a burst of concurrent clients leaves the heap (and RSS) grown for good.
-  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // Responses (an XML-RPC process list is ~1.2 kB per process) come from
+  // the heap up to 4 MiB: a mapping of their own would cost a fresh mmap
+  // and zeroed pages on every call, more than the call itself for 100
+  // processes. What a burst of clients leaves in the heap is returned by
+  // the trim a second after the last one left (see start_generation).
+  // Fixed, so that glibc's sliding threshold can't grow past it; and the
+  // heap's top is not given back at every free either (the next response
+  // would fault the same pages in again).
+  ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   // Before anything copies the environment: children must not inherit
   // systemd's NOTIFY_SOCKET / WATCHDOG_* (those with ready=notify get their
   // own NOTIFY_SOCKET from lib/health).

@@ -432,6 +432,7 @@ class ReplyImpl final : public Reply {
     if (!usable("send", Phase::Pending)) return;
     bool keep = keep_alive_ && status != 401;  // like supervisord, 401 closes
     std::string out = head_lines(status, content_type, extra_headers, keep);
+    out.reserve(out.size() + 40 + (head_ ? 0 : body.size()));  // one copy of the body, no regrowth
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     if (!head_) out += body;
     session_->enqueue(std::move(out));
@@ -729,8 +730,10 @@ class Session final : public SessionBase {
   void write_some() {
     if (writing_ || out_.empty() || closed_) return;
     writing_ = true;
-    // Coalesce queued pieces (many small chunks of a stream) into one write.
-    inflight_.clear();
+    // Coalesce queued pieces (many small chunks of a stream) into one write;
+    // a lone piece (a whole response) is moved, not copied.
+    inflight_ = std::move(out_.front());
+    out_.pop_front();
     while (!out_.empty()) {
       inflight_ += out_.front();
       out_.pop_front();

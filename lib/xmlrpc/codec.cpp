@@ -8,12 +8,15 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 namespace xmlrpc {
+
+using namespace std::string_view_literals;
 namespace {
 
 // Deeper documents are refused: decoding recurses once per level and a
@@ -82,8 +85,10 @@ void escape_into(std::string& out, std::string_view s) {
   // Copy unescaped runs in one append: log text is mostly plain.
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
-    const char* rep = nullptr;
-    switch (s[i]) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c > '>') continue;  // the common case: none of the four below
+    std::string_view rep;
+    switch (c) {
       case '&': rep = "&amp;"; break;
       case '<': rep = "&lt;"; break;
       case '>': rep = "&gt;"; break;
@@ -98,6 +103,12 @@ void escape_into(std::string& out, std::string_view s) {
   out.append(s.data() + run, s.size() - run);
 }
 
+void append_int(std::string& out, long long v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
 std::string format_double(double d) {
   if (std::isnan(d)) return "nan";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
@@ -110,53 +121,53 @@ std::string format_double(double d) {
 }
 
 void encode_value(std::string& out, const Value& v) {
-  out += "<value>";
+  out += "<value>"sv;
   switch (v.type()) {
-    case Value::Type::Nil: out += "<nil/>"; break;
-    case Value::Type::Bool: out += v.as_bool() ? "<boolean>1</boolean>" : "<boolean>0</boolean>"; break;
+    case Value::Type::Nil: out += "<nil/>"sv; break;
+    case Value::Type::Bool: out += v.as_bool() ? "<boolean>1</boolean>"sv : "<boolean>0</boolean>"sv; break;
     case Value::Type::Int:
-      out += "<int>";
-      out += std::to_string(v.as_int());
-      out += "</int>";
+      out += "<int>"sv;
+      append_int(out, v.as_int());
+      out += "</int>"sv;
       break;
     case Value::Type::Double:
-      out += "<double>";
+      out += "<double>"sv;
       out += format_double(v.as_double());
-      out += "</double>";
+      out += "</double>"sv;
       break;
     case Value::Type::String:
-      out += "<string>";
+      out += "<string>"sv;
       escape_into(out, v.as_string());
-      out += "</string>";
+      out += "</string>"sv;
       break;
     case Value::Type::Binary:
-      out += "<base64>\n";
+      out += "<base64>\n"sv;
       out += base64_encode(v.as_binary().bytes);
-      out += "\n</base64>";
+      out += "\n</base64>"sv;
       break;
     case Value::Type::DateTime:
-      out += "<dateTime.iso8601>";
+      out += "<dateTime.iso8601>"sv;
       escape_into(out, v.as_datetime().iso8601);
-      out += "</dateTime.iso8601>";
+      out += "</dateTime.iso8601>"sv;
       break;
     case Value::Type::Array:
-      out += "<array><data>\n";
+      out += "<array><data>\n"sv;
       for (const auto& item : v.as_array()) encode_value(out, item);
-      out += "</data></array>";
+      out += "</data></array>"sv;
       break;
     case Value::Type::Struct:
-      out += "<struct>\n";
+      out += "<struct>\n"sv;
       for (const auto& [name, member] : v.as_struct()) {
-        out += "<member>\n<name>";
+        out += "<member>\n<name>"sv;
         escape_into(out, name);
-        out += "</name>\n";
+        out += "</name>\n"sv;
         encode_value(out, member);
-        out += "</member>\n";
+        out += "</member>\n"sv;
       }
-      out += "</struct>";
+      out += "</struct>"sv;
       break;
   }
-  out += "</value>\n";
+  out += "</value>\n"sv;
 }
 
 std::string encode_params(const Array& params) {
@@ -344,11 +355,15 @@ std::string encode_call(const std::string& method, const Array& params) {
 }
 
 std::string encode_response(const Value& value) {
+  // Responses to a client's repeated calls tend to be the same size (a
+  // process list): start at the last size and don't regrow.
+  thread_local std::size_t last_size = 4096;
   std::string out;
-  out.reserve(4096);
+  out.reserve(last_size);
   out += "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n";
   encode_value(out, value);
   out += "</param>\n</params>\n</methodResponse>\n";
+  last_size = std::max<std::size_t>(4096, out.size() + out.size() / 8);
   return out;
 }
 
