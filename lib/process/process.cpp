@@ -57,8 +57,12 @@ std::string signal_name(int sig) {
 }
 
 Process::Process(config::ProcessConfig config, Runtime& rt, ProcessHost& host)
-    : config_(std::move(config)), rt_(rt), host_(host), timer_(rt.make_timer()),
-      health_timer_(rt.make_timer()), watchdog_timer_(rt.make_timer()) {}
+    : Process(std::make_shared<const config::ProcessConfig>(std::move(config)), rt, host) {}
+
+Process::Process(std::shared_ptr<const config::ProcessConfig> config, Runtime& rt, ProcessHost& host)
+    : shared_config_(std::move(config)), config_(*shared_config_), rt_(rt), host_(host), timer_(rt.make_timer()),
+      health_timer_(config_.healthcheck.kind == config::HealthCheck::Kind::None ? nullptr : rt.make_timer()),
+      watchdog_timer_(config_.watchdog_sec > 0 ? rt.make_timer() : nullptr) {}
 
 Process::~Process() { *alive_ = false; }
 
@@ -661,8 +665,8 @@ void Process::start_health() {
 }
 
 void Process::stop_health() {
-  health_timer_->cancel();
-  watchdog_timer_->cancel();
+  if (health_timer_) health_timer_->cancel();
+  if (watchdog_timer_) watchdog_timer_->cancel();
   probe_.reset();
 }
 

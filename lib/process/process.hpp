@@ -76,6 +76,10 @@ std::string signal_name(int sig);  // "SIGTERM"; "signal 77" for unknown numbers
 
 class Process {
  public:
+  // The configuration is shared with the supervisor's copy of the group it
+  // was read in (issue 7: one copy per program, not two); the value
+  // constructor gives a process a copy of its own.
+  Process(std::shared_ptr<const config::ProcessConfig> config, Runtime& rt, ProcessHost& host);
   Process(config::ProcessConfig config, Runtime& rt, ProcessHost& host);
   ~Process();
   Process(const Process&) = delete;
@@ -169,7 +173,8 @@ class Process {
   void arm_watchdog();
   void restart_unhealthy(const std::string& why);
 
-  config::ProcessConfig config_;
+  std::shared_ptr<const config::ProcessConfig> shared_config_;
+  const config::ProcessConfig& config_;
   Runtime& rt_;
   ProcessHost& host_;
 
@@ -195,12 +200,12 @@ class Process {
   Health health_ = Health::None;
   std::string health_detail_;
   int health_failures_ = 0;       // consecutive
-  std::unique_ptr<Timer> health_timer_;
+  std::unique_ptr<Timer> health_timer_;  // only with a healthcheck= (issue 7: memory per program)
   std::unique_ptr<health::ProbeHandle> probe_;
   unsigned jitter_seed_ = 0;
   std::unique_ptr<health::NotifyListener> notify_;  // ready=notify, while the child lives
   std::string notify_status_;
-  std::unique_ptr<Timer> watchdog_timer_;
+  std::unique_ptr<Timer> watchdog_timer_;  // only with watchdog_sec=
 
   UniqueFd stdin_fd_;
   std::unique_ptr<logging::ChannelLog> stdout_log_;

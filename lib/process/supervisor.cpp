@@ -80,6 +80,8 @@ std::vector<Process*> ProcessGroup::unstopped() const {
 Supervisor::Supervisor(Runtime& rt, config::Config config,
                        std::vector<std::pair<std::string, std::string>> env)
     : rt_(rt), config_(std::move(config)), env_(std::move(env)) {
+  set_configured(std::move(config_.groups));
+  config_.groups.clear();
   // [supervisord] environment= is layered over the daemon's own environment.
   for (const auto& [k, v] : config_.supervisord.environment) {
     // (clang 14 cannot capture a structured binding: name it in an init-capture.)
@@ -105,10 +107,24 @@ void Supervisor::sort_groups() {
   });
 }
 
-std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& gc) {
+void Supervisor::set_configured(std::vector<config::GroupConfig> groups) {
+  configured_.clear();
+  configured_.reserve(groups.size());
+  for (auto& g : groups) configured_.push_back(std::make_shared<const config::GroupConfig>(std::move(g)));
+}
+
+const config::GroupConfig* Supervisor::find_configured(const std::string& name) const {
+  for (const auto& c : configured_)
+    if (c->name == name) return c.get();
+  return nullptr;
+}
+
+std::unique_ptr<ProcessGroup> Supervisor::make_group(const std::shared_ptr<const config::GroupConfig>& shared) {
+  const config::GroupConfig& gc = *shared;
   auto group = std::make_unique<ProcessGroup>(gc);
   for (const auto& pc : gc.processes) {
-    auto proc = std::make_unique<Process>(pc, rt_, *this);
+    // Shares the group's copy (aliasing: keeps the whole group alive).
+    auto proc = std::make_unique<Process>(std::shared_ptr<const config::ProcessConfig>(shared, &pc), rt_, *this);
     auto make_log = [&](const config::LogTarget& target, const char* channel)
         -> std::unique_ptr<logging::ChannelLog> {
       config::LogTarget t = target;
@@ -132,11 +148,11 @@ std::unique_ptr<ProcessGroup> Supervisor::make_group(const config::GroupConfig& 
 
 void Supervisor::start(std::function<void()> launched) {
   on_launched_ = std::move(launched);
-  for (const auto& gc : config_.groups) {
-    if (find_group(gc.name)) continue;
-    if (Status st = claim_sockets(gc); !st) log::error("{}", st.error());
+  for (const auto& gc : configured_) {
+    if (find_group(gc->name)) continue;
+    if (Status st = claim_sockets(*gc); !st) log::error("{}", st.error());
     groups_.push_back(make_group(gc));
-    log::info("added process group {}", gc.name);
+    log::info("added process group {}", gc->name);
   }
   sort_groups();
   // Autostart in priority order (lower first, within and across groups), in
@@ -278,19 +294,19 @@ config::ConfigDiff Supervisor::reload_config(config::Config fresh) {
   config::ConfigDiff diff = config::diff_groups(active, fresh.groups);
   // Only the group definitions are taken from a reread; [supervisord] settings
   // need a restart, as with supervisord.
-  config_.groups = std::move(fresh.groups);
+  set_configured(std::move(fresh.groups));
   return diff;
 }
 
 Supervisor::AddResult Supervisor::add_group(const std::string& name) {
-  const config::GroupConfig* gc = nullptr;
-  for (const auto& c : config_.groups)
-    if (c.name == name) gc = &c;
+  std::shared_ptr<const config::GroupConfig> gc;
+  for (const auto& c : configured_)
+    if (c->name == name) gc = c;
   if (!gc) return AddResult::NoSuchGroup;
   if (find_group(name)) return AddResult::AlreadyAdded;
   // A bind failure is reported here and again as the process's spawn error.
   if (Status st = claim_sockets(*gc); !st) log::error("{}", st.error());
-  groups_.push_back(make_group(*gc));
+  groups_.push_back(make_group(gc));
   sort_groups();
   log::info("added process group {}", name);
   if (ProcessGroup* g = find_group(name))
@@ -313,9 +329,8 @@ Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
     // changing the command refuses no connections. The others are closed
     // unless another group uses them.
     std::set<std::string> keep;
-    for (const auto& c : config_.groups)
-      if (c.name == name)
-        for (const auto& pc : c.processes) keep.insert(pc.sockets.begin(), pc.sockets.end());
+    if (const config::GroupConfig* c = find_configured(name))
+      for (const auto& pc : c->processes) keep.insert(pc.sockets.begin(), pc.sockets.end());
     sockets_->release(name, keep);
   }
   log::info("removed process group {}", name);

@@ -66,7 +66,11 @@ class Supervisor : public ProcessHost {
   ~Supervisor() override;
 
   Runtime& runtime() { return rt_; }
+  // [supervisord] settings and the like; the groups are in configured().
   const config::Config& config() const { return config_; }
+  // The groups of the last configuration read (start, or reread), active
+  // or not, in its order. Active processes share these settings.
+  const std::vector<std::shared_ptr<const config::GroupConfig>>& configured() const { return configured_; }
   SupervisorState mood() const { return mood_; }
 
   // Adds every configured group and starts the autostart processes.
@@ -141,7 +145,9 @@ class Supervisor : public ProcessHost {
  private:
   void open_respawn_turn();
   void respawn_step();
-  std::unique_ptr<ProcessGroup> make_group(const config::GroupConfig& gc);
+  std::unique_ptr<ProcessGroup> make_group(const std::shared_ptr<const config::GroupConfig>& gc);
+  const config::GroupConfig* find_configured(const std::string& name) const;
+  void set_configured(std::vector<config::GroupConfig> groups);
   void begin_stop(SupervisorState mood, std::function<void()> done);
   void advance_stop();
   void sort_groups();
@@ -155,7 +161,8 @@ class Supervisor : public ProcessHost {
   size_t process_count() const;
 
   Runtime& rt_;
-  config::Config config_;
+  config::Config config_;  // without its groups: see configured_
+  std::vector<std::shared_ptr<const config::GroupConfig>> configured_;
   std::vector<std::pair<std::string, std::string>> env_;
   SupervisorState mood_ = SupervisorState::Running;
   std::vector<std::unique_ptr<ProcessGroup>> groups_;

@@ -790,7 +790,8 @@ Value ApiImpl::config_info() {
   std::vector<std::pair<std::string, Struct>> rows;
   // Every configured process, active or not; inuse tells whether its group
   // is active.
-  for (const auto& gc : sup_.config().groups) {
+  for (const auto& shared : sup_.configured()) {
+    const config::GroupConfig& gc = *shared;
     const ProcessGroup* group = sup_.find_group(gc.name);
     for (const auto& pc : gc.processes) {
       const Process* active = group ? group->find(pc.name) : nullptr;
