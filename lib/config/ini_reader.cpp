@@ -321,9 +321,9 @@ Status IniDocument::read_file(const std::string& path) {
 
 IniSection& IniDocument::open_section(const std::string& name, const std::string& file, int line) {
   if (name == "DEFAULT") return defaults_;
-  for (auto& s : sections_) {
-    if (s.name == name) return s;  // strict=False: a repeated section merges
-  }
+  // strict=False: a repeated section merges.
+  auto [it, added] = index_.try_emplace(name, sections_.size());
+  if (!added) return sections_[it->second];
   sections_.push_back(IniSection{name, file, line, {}});
   return sections_.back();
 }
@@ -348,10 +348,8 @@ std::vector<std::string> IniDocument::section_names() const {
 bool IniDocument::has_section(const std::string& name) const { return section(name) != nullptr; }
 
 const IniSection* IniDocument::section(const std::string& name) const {
-  for (const auto& s : sections_) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &sections_[it->second];
 }
 
 const IniValue* IniDocument::find(const std::string& section_name, const std::string& key) const {

@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,7 @@ class IniDocument {
 
  private:
   std::vector<IniSection> sections_;
+  std::unordered_map<std::string, std::size_t> index_;  // name -> position in sections_
   IniSection defaults_{"DEFAULT", "", 0, {}};
 };
 

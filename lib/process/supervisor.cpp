@@ -97,6 +97,7 @@ Supervisor::~Supervisor() {
   *alive_ = false;
   // Processes must not call back into a half-destroyed supervisor.
   listeners_.clear();
+  group_index_.clear();
   groups_.clear();
 }
 
@@ -152,6 +153,7 @@ void Supervisor::start(std::function<void()> launched) {
     if (find_group(gc->name)) continue;
     if (Status st = claim_sockets(*gc); !st) log::error("{}", st.error());
     groups_.push_back(make_group(gc));
+    group_index_[gc->name] = groups_.back().get();
     log::info("added process group {}", gc->name);
   }
   sort_groups();
@@ -188,9 +190,8 @@ void Supervisor::autostart_step() {
 }
 
 ProcessGroup* Supervisor::find_group(const std::string& name) const {
-  for (const auto& g : groups_)
-    if (g->name() == name) return g.get();
-  return nullptr;
+  auto it = group_index_.find(name);
+  return it == group_index_.end() ? nullptr : it->second;
 }
 
 Process* Supervisor::find_process(const std::string& namespec) const {
@@ -307,6 +308,7 @@ Supervisor::AddResult Supervisor::add_group(const std::string& name) {
   // A bind failure is reported here and again as the process's spawn error.
   if (Status st = claim_sockets(*gc); !st) log::error("{}", st.error());
   groups_.push_back(make_group(gc));
+  group_index_[name] = groups_.back().get();
   sort_groups();
   log::info("added process group {}", name);
   if (ProcessGroup* g = find_group(name))
@@ -322,6 +324,7 @@ Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
     if (p->pid()) by_pid_.erase(p->pid());
     waiting_.erase(key(*p));
   }
+  group_index_.erase(name);
   groups_.erase(it);
   if (sockets_) {
     // A group that is still configured (update of a changed program: remove,

@@ -166,6 +166,7 @@ class Supervisor : public ProcessHost {
   std::vector<std::pair<std::string, std::string>> env_;
   SupervisorState mood_ = SupervisorState::Running;
   std::vector<std::unique_ptr<ProcessGroup>> groups_;
+  std::unordered_map<std::string, ProcessGroup*> group_index_;  // name -> groups_ entry
   std::unordered_map<pid_t, Process*> by_pid_;
   std::map<int, StateListener> listeners_;
   int next_listener_ = 1;
