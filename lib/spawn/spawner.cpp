@@ -217,12 +217,12 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
   std::vector<gid_t> groups;
   if (spec.uid) {
     gid_t gid = spec.gid ? *spec.gid : 0;
-    int n = 32;
+    int n = 32, r = -1;
     groups.resize(static_cast<std::size_t>(n));
-    while (::getgrouplist(spec.user.c_str(), gid, groups.data(), &n) < 0 && n > static_cast<int>(groups.size()))
+    while ((r = ::getgrouplist(spec.user.c_str(), gid, groups.data(), &n)) < 0 && n > static_cast<int>(groups.size()))
       groups.resize(static_cast<std::size_t>(n));
-    // An unknown user keeps no supplementary groups.
-    groups.resize(n > 0 && n <= static_cast<int>(groups.size()) ? static_cast<std::size_t>(n) : 0);
+    // A lookup that failed otherwise leaves no supplementary groups.
+    groups.resize(r >= 0 && n > 0 ? static_cast<std::size_t>(n) : 0);
   }
 
   ChildArgs args;
