@@ -114,9 +114,9 @@ void Supervisor::set_configured(std::vector<config::GroupConfig> groups) {
   for (auto& g : groups) configured_.push_back(std::make_shared<const config::GroupConfig>(std::move(g)));
 }
 
-const config::GroupConfig* Supervisor::find_configured(const std::string& name) const {
+std::shared_ptr<const config::GroupConfig> Supervisor::find_configured(const std::string& name) const {
   for (const auto& c : configured_)
-    if (c->name == name) return c.get();
+    if (c->name == name) return c;
   return nullptr;
 }
 
@@ -300,9 +300,7 @@ config::ConfigDiff Supervisor::reload_config(config::Config fresh) {
 }
 
 Supervisor::AddResult Supervisor::add_group(const std::string& name) {
-  std::shared_ptr<const config::GroupConfig> gc;
-  for (const auto& c : configured_)
-    if (c->name == name) gc = c;
+  std::shared_ptr<const config::GroupConfig> gc = find_configured(name);
   if (!gc) return AddResult::NoSuchGroup;
   if (find_group(name)) return AddResult::AlreadyAdded;
   // A bind failure is reported here and again as the process's spawn error.
@@ -332,7 +330,7 @@ Supervisor::RemoveResult Supervisor::remove_group(const std::string& name) {
     // changing the command refuses no connections. The others are closed
     // unless another group uses them.
     std::set<std::string> keep;
-    if (const config::GroupConfig* c = find_configured(name))
+    if (auto c = find_configured(name))
       for (const auto& pc : c->processes) keep.insert(pc.sockets.begin(), pc.sockets.end());
     sockets_->release(name, keep);
   }

@@ -146,7 +146,7 @@ class Supervisor : public ProcessHost {
   void open_respawn_turn();
   void respawn_step();
   std::unique_ptr<ProcessGroup> make_group(const std::shared_ptr<const config::GroupConfig>& gc);
-  const config::GroupConfig* find_configured(const std::string& name) const;
+  std::shared_ptr<const config::GroupConfig> find_configured(const std::string& name) const;
   void set_configured(std::vector<config::GroupConfig> groups);
   void begin_stop(SupervisorState mood, std::function<void()> done);
   void advance_stop();

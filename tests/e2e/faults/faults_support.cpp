@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <sstream>
 
@@ -65,6 +66,16 @@ bool asan_build() {
 }
 
 int slowdown() { return asan_build() ? 3 : 1; }
+
+void check_clean_exit(e2e::Daemon& d) {
+  auto status = d.wait_exit(std::chrono::seconds(60));
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  const std::string err = d.captured_stderr();
+  CHECK_MESSAGE(err.find("LeakSanitizer") == std::string::npos, err);
+  CHECK_MESSAGE(err.find("AddressSanitizer") == std::string::npos, err);
+  CHECK_MESSAGE(err.find("runtime error") == std::string::npos, err);
+}
 
 double cpu_seconds(pid_t pid) {
   auto rest = stat_rest(pid);

@@ -24,6 +24,10 @@ e2e::CommandResult ctl(const e2e::Daemon& d, const std::vector<std::string>& arg
 
 // True when the supervisord under test was built with AddressSanitizer.
 bool asan_build();
+// Waits for d to exit (after a shutdown or SIGTERM the caller sent) and
+// checks exit status 0 and no sanitizer report (leak, address, undefined
+// behaviour) on its stderr.
+void check_clean_exit(e2e::Daemon& d);
 // Deadlines and latency bounds are multiplied by this: 3 under ASan (the
 // instrumented daemon is several times slower), else 1.
 int slowdown();
