@@ -71,7 +71,65 @@ struct ChildArgs {
   const gid_t* groups = nullptr;  // supplementary groups when spec->uid is set
   std::size_t n_groups = 0;
   sigset_t parent_mask;        // restored in the parent; the child starts from empty
+  const int* pass_fds = nullptr;  // descriptors for 3, 4, ...
+  int n_pass = 0;
+  int stdin_source = -1;       // instead of in_read, when >= 0
+  // Nonzero: cloned with CLONE_FILES; the child's private table keeps
+  // descriptors [0, copy_below) only.
+  unsigned copy_below = 0;
 };
+
+// Low descriptor numbers owned by the spawner, holding /dev/null between
+// spawns. For a spawn, the child's pipe ends and passed descriptors are
+// parked in them, so that the child needs a copy of the descriptors below
+// the highest slot only, however many the daemon holds. Taken once, when
+// the daemon holds few descriptors; more are taken (at whatever number is
+// free) only for a program passing many sockets.
+class SlotTable {
+ public:
+  // Parks fds[i] in slot i; returns false (nothing parked) if /dev/null or
+  // a slot cannot be had.
+  bool park(const std::vector<int>& fds) {
+    if (null_ < 0) {
+      null_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null_ < 0) return false;
+    }
+    while (slots_.size() < fds.size()) {
+      int s = ::fcntl(null_, F_DUPFD_CLOEXEC, 3);  // above stdio, which the child overwrites
+      if (s < 0) return false;
+      slots_.push_back(s);
+      if (static_cast<unsigned>(s) >= top_) top_ = static_cast<unsigned>(s) + 1;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (::dup3(fds[i], slots_[i], O_CLOEXEC) < 0) {
+        release(i);
+        return false;
+      }
+    }
+    used_ = fds.size();
+    return true;
+  }
+  int slot(std::size_t i) const { return slots_[i]; }
+  unsigned top() const { return top_; }
+  // Points the used slots back at /dev/null: the daemon must not keep the
+  // child's pipe ends (the pipes would never report EOF).
+  void release() { release(used_); }
+
+ private:
+  void release(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) ::dup3(null_, slots_[i], O_CLOEXEC);
+    used_ = 0;
+  }
+  int null_ = -1;
+  std::vector<int> slots_;
+  unsigned top_ = 0;
+  std::size_t used_ = 0;
+};
+
+SlotTable& slot_table() {
+  static SlotTable table;
+  return table;
+}
 
 void write_decimal(char* out, unsigned long v) {
   char tmp[24];
@@ -84,6 +142,17 @@ void write_decimal(char* out, unsigned long v) {
 
 [[noreturn]] void child_main(const ChildArgs& a) {
   const SpawnSpec* spec = a.spec;
+  // The child was cloned sharing the daemon's descriptor table (copying a
+  // table of thousands of pipes for every spawn cost more than the rest of
+  // the spawn: issue 7, 5000 programs). Before touching any descriptor it
+  // takes a private table holding only the low ones, where the parent
+  // parked everything the child needs (see SlotTable). Kernels before 5.9
+  // lack CLOSE_RANGE_UNSHARE: copy the whole table then.
+  if (a.copy_below && ::syscall(SYS_close_range, a.copy_below, ~0U, CLOSE_RANGE_UNSHARE) != 0 &&
+      ::syscall(SYS_unshare, CLONE_FILES) != 0) {
+    child_error("couldn't unshare the descriptor table", "", errno);
+    child_fail();
+  }
   // Default signal state (asio installed handlers, SIGPIPE is ignored). The
   // parent blocked every signal before the clone, so no handler of the
   // daemon's can run here; the handler table is the child's own (no
@@ -99,17 +168,17 @@ void write_decimal(char* out, unsigned long v) {
   // and stopasgroup/killasgroup can signal kill(-pid).
   ::setpgid(0, 0);
   // Passed descriptors first go above everything we still need...
-  int n_pass = static_cast<int>(spec->pass_fds.size());
+  int n_pass = a.n_pass;
   int high[64];  // the config loader allows at most 64 sockets per program
   if (n_pass > 64) n_pass = 64;
-  for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(spec->pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
+  for (int i = 0; i < n_pass; ++i) high[i] = ::fcntl(a.pass_fds[i], F_DUPFD_CLOEXEC, 3 + n_pass + 16);
   // Our own pid, in the slot the parent reserved in envp. The parent is
   // suspended until the exec, and reads nothing of it afterwards.
   if (a.listen_pid) write_decimal(a.listen_pid + sizeof("LISTEN_PID=") - 1, static_cast<unsigned long>(::getpid()));
   int stdin_src = a.in_read;
-  if (spec->stdin_source >= 0) {
+  if (a.stdin_source >= 0) {
     // Like the passed descriptors: moved above the range we overwrite.
-    stdin_src = ::fcntl(spec->stdin_source, F_DUPFD_CLOEXEC, 3 + n_pass + 16);
+    stdin_src = ::fcntl(a.stdin_source, F_DUPFD_CLOEXEC, 3 + n_pass + 16);
   }
   if (!place_fd(stdin_src, 0) || !place_fd(a.out_write, 1) ||
       !place_fd(spec->redirect_stderr ? a.out_write : a.err_write, 2)) {
@@ -163,6 +232,8 @@ alignas(64) char child_stack[64 * 1024];
 // daemon's size (issue 7: spawning 1000 programs). Returns the pid, or -1
 // with errno.
 pid_t clone_child(ChildArgs& args) {
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (args.copy_below) flags |= CLONE_FILES;
   sigset_t all;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &args.parent_mask);
@@ -170,7 +241,7 @@ pid_t clone_child(ChildArgs& args) {
   // The previous child's frames left their red zones poisoned.
   __asan_unpoison_memory_region(child_stack, sizeof child_stack);
 #endif
-  pid_t pid = ::clone(child_entry, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  pid_t pid = ::clone(child_entry, child_stack + sizeof child_stack, flags, &args);
   int e = errno;
   ::pthread_sigmask(SIG_SETMASK, &args.parent_mask, nullptr);
   errno = e;
@@ -236,8 +307,32 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
   if (spec.listen_pid) args.listen_pid = listen_pid.data();
   args.groups = groups.data();
   args.n_groups = groups.size();
+  args.stdin_source = spec.stdin_source;
+  args.pass_fds = spec.pass_fds.data();
+  args.n_pass = static_cast<int>(spec.pass_fds.size());
+
+  // Everything the child reads, parked in the spawner's low slots (order:
+  // stdin, stdout, stderr, passed descriptors).
+  std::vector<int> wanted{spec.stdin_source >= 0 ? spec.stdin_source : args.in_read, args.out_write,
+                          args.err_write};
+  wanted.insert(wanted.end(), spec.pass_fds.begin(), spec.pass_fds.end());
+  SlotTable& slots = slot_table();
+  std::vector<int> parked_pass;
+  bool parked = slots.park(wanted);
+  if (parked) {
+    if (spec.stdin_source >= 0) args.stdin_source = slots.slot(0);
+    else args.in_read = slots.slot(0);
+    args.out_write = slots.slot(1);
+    args.err_write = slots.slot(2);
+    for (std::size_t i = 0; i < spec.pass_fds.size(); ++i) parked_pass.push_back(slots.slot(3 + i));
+    args.pass_fds = parked_pass.data();
+    args.copy_below = slots.top();
+  }
+  // Otherwise (no /dev/null, no free descriptor): a child with a copy of
+  // the whole table, as fork gives.
 
   pid_t pid = clone_child(args);
+  if (parked) slots.release();
   if (pid < 0) {
     int e = errno;
     if (e == EAGAIN) return Error{"Too many processes in process table to spawn '" + process_name + "'"};
