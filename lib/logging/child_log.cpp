@@ -135,12 +135,12 @@ ChannelLog::~ChannelLog() = default;
 
 sup::Status ChannelLog::open_file() {
   open_attempted_ = true;
-  if (path_.empty()) {
+  if (path().empty()) {
     // AUTO without a name: the caller forgot make_auto_log_path.
     return sup::Error{"unknown error making dispatchers for '" + process_name_ + "': ENOENT"};
   }
   int err = 0;
-  auto file = RotatingFile::open(path_, maxbytes_, backups_, &err);
+  auto file = RotatingFile::open(path(), maxbytes_, backups_, &err);
   if (!file) {
     // The spawnerr keeps supervisord's wording (the errno name, not the
     // path); the main log says which file could not be opened and why.
@@ -149,11 +149,14 @@ sup::Status ChannelLog::open_file() {
   }
   if (file_) dropped_earlier_ += file_->dropped_bytes();
   file_ = std::move(*file);
+  std::string().swap(path_);  // the open file holds the path from now on
   if (on_error_) {
     file_->set_error_callback(on_error_);
   } else {
-    file_->set_error_callback([name = process_name_, channel = channel_](const std::string& message) {
-      sup::log::error("{} {}: {}", name, channel, message);
+    // Only a pointer captured: no allocation per log file (issue 7). The
+    // file is ours, so it never calls back after we are gone.
+    file_->set_error_callback([this](const std::string& message) {
+      sup::log::error("{} {}: {}", process_name_, channel_, message);
     });
   }
   return sup::Status::Ok();

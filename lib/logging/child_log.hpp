@@ -57,7 +57,7 @@ class ChannelLog {
   // nothing is open yet.
   sup::Status clear();
   // The log file path, "" if none (getProcessInfo stdout_logfile, readProcessLog).
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_ ? file_->path() : path_; }
   const std::string& channel() const { return channel_; }
   bool to_syslog() const { return syslog_; }
   // Bytes lost to write errors (and while the file could not be opened).
@@ -70,7 +70,7 @@ class ChannelLog {
 
   std::string process_name_;
   std::string channel_;
-  std::string path_;
+  std::string path_;  // until a file is open (then file_->path(): one copy per log, issue 7)
   std::int64_t maxbytes_;
   int backups_;
   bool syslog_;

@@ -29,9 +29,14 @@ char* shared_buffer() {
 
 }  // namespace
 
-struct PipeReader::Impl {
-  Impl(boost::asio::io_context& io, int fd, DataCallback data, EofCallback eof)
-      : io(io), sd(io), on_data(std::make_shared<const DataCallback>(std::move(data))), on_eof(std::move(eof)) {
+// One allocation per reader (issue 7: two per program): the handlers hold
+// a weak_ptr to the Impl, and a reader busy in a callback holds a
+// shared_ptr to itself, so that the callback may destroy the PipeReader.
+struct PipeReader::Impl : std::enable_shared_from_this<PipeReader::Impl> {
+  Impl(boost::asio::io_context& io, DataCallback data, EofCallback eof)
+      : io(io), sd(io), on_data(std::move(data)), on_eof(std::move(eof)) {}
+
+  void start(int fd) {
     int fl = ::fcntl(fd, F_GETFL);
     if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     ::fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -41,32 +46,31 @@ struct PipeReader::Impl {
       // Cannot watch it: report EOF from the loop, as for any dead pipe.
       ::close(fd);
       is_open = false;
-      std::weak_ptr<char> w = alive;
-      boost::asio::post(io, [this, w] {
-        if (w.expired()) return;
-        if (EofCallback cb = std::move(on_eof)) cb();
+      boost::asio::post(io, [w = weak_from_this()] {
+        auto self = w.lock();
+        if (!self) return;
+        if (EofCallback cb = std::move(self->on_eof)) cb();
       });
       return;
     }
     arm();
   }
 
-  ~Impl() { shutdown(); }
-
   // Only after read() said EAGAIN: asio registers descriptors edge-triggered,
   // so waiting with unread data left could wait forever.
   void arm() {
-    std::weak_ptr<char> w = alive;
     sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                  [this, w](const boost::system::error_code& ec) {
-                    if (w.expired() || !is_open || ec == boost::asio::error::operation_aborted) return;
+                  [w = weak_from_this()](const boost::system::error_code& ec) {
+                    auto self = w.lock();
+                    if (!self || !self->is_open || ec == boost::asio::error::operation_aborted) return;
                     // Other errors (e.g. a descriptor epoll cannot watch): try reading anyway.
-                    on_ready(static_cast<bool>(ec));
+                    self->on_ready(static_cast<bool>(ec));
                   });
   }
 
   void on_ready(bool wait_failed) {
-    std::weak_ptr<char> w = alive;
+    // Keeps *this (and on_data) alive while a callback destroys the PipeReader.
+    std::shared_ptr<Impl> self = shared_from_this();
     std::size_t burst = 0;
     char* buf = shared_buffer();
     while (true) {
@@ -74,14 +78,13 @@ struct PipeReader::Impl {
       if (n > 0) {
         bytes += static_cast<std::uint64_t>(n);
         if (!grown && static_cast<std::size_t>(n) >= pipe_size) grow_pipe();
-        // A local copy: the callback may destroy this reader (and on_data).
-        std::shared_ptr<const DataCallback> cb = on_data;
-        (*cb)(std::string_view(buf, static_cast<std::size_t>(n)));
-        if (w.expired() || !is_open) return;  // the callback closed or destroyed us
+        on_data(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (!is_open) return;  // the callback closed or destroyed the reader
         burst += static_cast<std::size_t>(n);
         if (burst >= kBurst) {
-          boost::asio::post(io, [this, w] {
-            if (!w.expired() && is_open) on_ready(false);
+          boost::asio::post(io, [w = weak_from_this()] {
+            auto again = w.lock();
+            if (again && again->is_open) again->on_ready(false);
           });
           return;
         }
@@ -107,7 +110,7 @@ struct PipeReader::Impl {
 
   void finish() {
     shutdown();
-    if (EofCallback cb = std::move(on_eof)) cb();  // may destroy *this: nothing after
+    if (EofCallback cb = std::move(on_eof)) cb();  // may destroy the PipeReader
   }
 
   void shutdown() {
@@ -120,23 +123,28 @@ struct PipeReader::Impl {
 
   boost::asio::io_context& io;
   boost::asio::posix::stream_descriptor sd;
-  std::shared_ptr<const DataCallback> on_data;
+  DataCallback on_data;
   EofCallback on_eof;
   bool is_open = true;
-  std::uint64_t bytes = 0;
   bool grown = false;
+  std::uint64_t bytes = 0;
   std::size_t pipe_size = 64 * 1024;  // Linux's default capacity
-  // Handlers hold a weak_ptr to this token: expired means *this is gone.
-  std::shared_ptr<char> alive = std::make_shared<char>();
 };
 
 PipeReader::PipeReader(boost::asio::io_context& io, int fd, DataCallback on_data, EofCallback on_eof)
-    : impl_(std::make_unique<Impl>(io, fd, std::move(on_data), std::move(on_eof))) {}
+    : impl_(std::make_shared<Impl>(io, std::move(on_data), std::move(on_eof))) {
+  impl_->start(fd);
+}
 
 PipeReader::PipeReader(boost::asio::io_context& io, UniqueFd fd, DataCallback on_data, EofCallback on_eof)
     : PipeReader(io, fd.release(), std::move(on_data), std::move(on_eof)) {}
 
-PipeReader::~PipeReader() = default;
+// A callback running now (the Impl holds itself) finds the reader closed;
+// the callbacks themselves go with the last reference.
+PipeReader::~PipeReader() {
+  impl_->shutdown();
+  impl_->on_eof = nullptr;
+}
 
 void PipeReader::close() { impl_->shutdown(); }
 

@@ -410,26 +410,25 @@ void Process::spawn() {
   log::info("spawned: '{}' with pid {}", name(), pid_);
   start_health();
 
-  std::weak_ptr<bool> alive = alive_;
+  // Callbacks small enough for std::function's own storage (a pointer, an
+  // id): no allocation per pipe (issue 7). The watches are members, so
+  // they never call back into a destroyed Process.
   auto attach = [&](UniqueFd fd, logging::ChannelLog* log) {
     if (!fd.valid()) return;
-    auto slot = std::make_shared<OutputWatch*>(nullptr);
+    const unsigned id = ++next_watch_id_;
     auto watch = rt_.watch_output(
         std::move(fd),
-        [log, alive](std::string_view data) {
-          if (auto a = alive.lock(); a && *a && log) log->write(data);
+        [log](std::string_view data) {
+          if (log) log->write(data);
         },
-        [this, alive, slot] {
+        [this, id] {
           // Drop the finished watch later: we are inside its callback.
-          rt_.post([this, alive, slot] {
+          rt_.post([this, id, alive = std::weak_ptr<bool>(alive_)] {
             if (auto a = alive.lock(); !a || !*a) return;
-            std::erase_if(watches_, [&](const auto& w) { return w.get() == *slot; });
+            std::erase_if(watches_, [&](const auto& w) { return w.id == id; });
           });
         });
-    if (watch) {
-      *slot = watch.get();
-      watches_.push_back(std::move(watch));
-    }
+    if (watch) watches_.push_back({id, std::move(watch)});
   };
   attach(std::move(child->stdout_fd), stdout_log_.get());
   attach(std::move(child->stderr_fd), stderr_log_.get());

@@ -212,7 +212,12 @@ class Process {
   std::unique_ptr<logging::ChannelLog> stderr_log_;
   // Output watches of this and earlier spawns; each lives until its pipe's
   // EOF, so output written after an exit (or by grandchildren) is kept.
-  std::vector<std::unique_ptr<OutputWatch>> watches_;
+  struct Watch {
+    unsigned id;
+    std::unique_ptr<OutputWatch> watch;
+  };
+  std::vector<Watch> watches_;
+  unsigned next_watch_id_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

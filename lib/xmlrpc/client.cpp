@@ -92,7 +92,7 @@ class Connection {
       buf_.erase(0, pos_);
       pos_ = 0;
     }
-    char tmp[16384];
+    char tmp[65536];
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
     if (n > 0) buf_.append(tmp, static_cast<std::size_t>(n));
     return n;
@@ -452,10 +452,10 @@ struct Client::Impl {
         }
         std::string_view p = c->pending();
         std::size_t take = p.size() < left ? p.size() : static_cast<std::size_t>(left);
-        std::string piece(p.substr(0, take));
+        bool more = deliver(p.substr(0, take));  // a view: the buffer is not touched until consume
         c->consume(take);
         left -= take;
-        if (!deliver(piece)) return true;
+        if (!more) return true;
       }
       return true;
     }
@@ -515,6 +515,8 @@ bool Client::call(const std::string& method, const Array& params, Response* out,
       return false;
     }
     std::string response;
+    if (head.content_length > 0 && head.content_length < (1LL << 30))
+      response.reserve(static_cast<std::size_t>(head.content_length));
     bool stopped = false;
     if (!im.read_body(&im.conn, head, [&](std::string_view d) {
           response.append(d);
@@ -528,7 +530,7 @@ bool Client::call(const std::string& method, const Array& params, Response* out,
       im.conn.close();
       return im.status_error(head, err);
     }
-    auto decoded = decode_response(response);
+    auto decoded = decode_response_in_place(response);
     if (!decoded)
       return im.fail(err, TransportError::Kind::Protocol, url_ + ": bad XML-RPC response: " + decoded.error(), 0,
                      head.status);

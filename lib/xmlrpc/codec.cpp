@@ -193,30 +193,81 @@ std::string_view local_name(const pugi::xml_node& n) {
 
 // Text content: pcdata and cdata children concatenated (entities resolved).
 std::string text_of(const pugi::xml_node& n) {
+  pugi::xml_node c = n.first_child();
+  // The usual case, one text child: no concatenation.
+  if (c && !c.next_sibling() && (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata))
+    return std::string(c.value());
   std::string s;
-  for (auto c : n.children())
+  for (; c; c = c.next_sibling())
     if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) s += c.value();
   return s;
 }
 
-// Element children only: with parse_ws_pcdata the whitespace between
-// elements shows up as pcdata nodes, which carry no meaning there.
-std::vector<pugi::xml_node> elements_of(const pugi::xml_node& n) {
-  std::vector<pugi::xml_node> out;
-  for (auto c : n.children())
-    if (c.type() == pugi::node_element) out.push_back(c);
-  return out;
+bool is_space_text(const char* p) {
+  for (; *p; ++p)
+    if (!std::strchr(" \t\r\n", *p)) return false;
+  return true;
 }
 
-bool has_non_space_text(const pugi::xml_node& n) {
-  for (auto c : n.children()) {
-    if (c.type() == pugi::node_cdata) return true;
-    if (c.type() == pugi::node_pcdata)
-      for (const char* p = c.value(); *p; ++p)
-        if (!std::strchr(" \t\r\n", *p)) return true;
+// What a node holds, in one pass over its children: whitespace between
+// elements may show up as pcdata nodes (see load), which carry no meaning
+// there. A walk of a 5000-process list visits a million nodes, so
+// no vector per node (issue 7: `status` with 5000 programs).
+struct Children {
+  pugi::xml_node first;   // the first element child
+  std::size_t elements = 0;
+  bool text = false;      // cdata, or pcdata that is not all whitespace
+};
+
+Children children_of(const pugi::xml_node& n) {
+  Children k;
+  for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
+    switch (c.type()) {
+      case pugi::node_element:
+        if (k.elements++ == 0) k.first = c;
+        break;
+      case pugi::node_cdata:
+        k.text = true;
+        break;
+      case pugi::node_pcdata:
+        if (!k.text && !is_space_text(c.value())) k.text = true;
+        break;
+      default:
+        break;
+    }
   }
-  return false;
+  return k;
 }
+
+pugi::xml_node next_element(pugi::xml_node c) {
+  for (c = c.next_sibling(); c; c = c.next_sibling())
+    if (c.type() == pugi::node_element) return c;
+  return c;
+}
+
+pugi::xml_node first_element(const pugi::xml_node& n) {
+  pugi::xml_node c = n.first_child();
+  if (c && c.type() == pugi::node_element) return c;
+  return c ? next_element(c) : c;
+}
+
+// The element children, for the loops below.
+struct Elements {
+  pugi::xml_node parent;
+  struct iterator {
+    pugi::xml_node n;
+    pugi::xml_node operator*() const { return n; }
+    iterator& operator++() {
+      n = next_element(n);
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return n != o.n; }
+  };
+  iterator begin() const { return {first_element(parent)}; }
+  iterator end() const { return {pugi::xml_node()}; }
+};
+
+Elements elements_of(const pugi::xml_node& n) { return Elements{n}; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::strchr(" \t\r\n", s.front())) s.remove_prefix(1);
@@ -273,10 +324,9 @@ sup::Result<Value> decode_typed(const pugi::xml_node& t, int depth) {
   if (type == "array") {
     // <data> is optional in practice (Python accepts values directly under <array>).
     pugi::xml_node holder = t;
-    auto kids = elements_of(t);
-    if (kids.size() == 1 && local_name(kids[0]) == "data") holder = kids[0];
+    if (Children k = children_of(t); k.elements == 1 && local_name(k.first) == "data") holder = k.first;
     Array arr;
-    for (auto& c : elements_of(holder)) {
+    for (pugi::xml_node c : elements_of(holder)) {
       if (local_name(c) != "value")
         return sup::Error{"unexpected <" + std::string(c.name()) + "> in <array>"};
       auto v = decode_value(c, depth + 1);
@@ -287,11 +337,11 @@ sup::Result<Value> decode_typed(const pugi::xml_node& t, int depth) {
   }
   if (type == "struct") {
     Struct st;
-    for (auto& m : elements_of(t)) {
+    for (pugi::xml_node m : elements_of(t)) {
       if (local_name(m) != "member")
         return sup::Error{"unexpected <" + std::string(m.name()) + "> in <struct>"};
       pugi::xml_node name, value;
-      for (auto& c : elements_of(m)) {
+      for (pugi::xml_node c : elements_of(m)) {
         if (local_name(c) == "name") name = c;
         else if (local_name(c) == "value") value = c;
         else return sup::Error{"unexpected <" + std::string(c.name()) + "> in <member>"};
@@ -310,16 +360,36 @@ sup::Result<Value> decode_typed(const pugi::xml_node& t, int depth) {
 sup::Result<Value> decode_value(const pugi::xml_node& value_node, int depth) {
   if (depth > kMaxDepth)
     return sup::Error{"values nested deeper than " + std::to_string(kMaxDepth) + " levels"};
-  auto kids = elements_of(value_node);
-  if (kids.empty()) return Value(text_of(value_node));  // untyped <value> is a string
-  if (kids.size() > 1) return sup::Error{"<value> holds more than one element"};
-  if (has_non_space_text(value_node)) return sup::Error{"<value> mixes text and <" + std::string(kids[0].name()) + ">"};
-  return decode_typed(kids[0], depth);
+  Children k = children_of(value_node);
+  if (k.elements == 0) return Value(text_of(value_node));  // untyped <value> is a string
+  if (k.elements > 1) return sup::Error{"<value> holds more than one element"};
+  if (k.text) return sup::Error{"<value> mixes text and <" + std::string(k.first.name()) + ">"};
+  return decode_typed(k.first, depth);
 }
 
-sup::Result<pugi::xml_node> load(pugi::xml_document& doc, std::string_view xml, const char* root) {
-  auto res = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_ws_pcdata,
-                             pugi::encoding_utf8);
+// Whitespace-only text between elements means nothing in XML-RPC, and
+// keeping it as nodes doubles the tree (a 5000-process list: issue 7), so
+// it is dropped unless it is an element's only text. Beside other text it
+// does count (Python reads "a<![CDATA[b]]> " as "ab "), and it can only be
+// beside other text when a CDATA section, a comment or a processing
+// instruction splits the text: documents with any of those keep it all.
+bool splits_text(std::string_view xml) {
+  if (xml.find("<!") != std::string_view::npos) return true;
+  std::size_t pi = xml.find("<?");
+  if (pi == std::string_view::npos) return false;
+  // The <?xml ...?> prolog, when it is the first markup, is harmless.
+  if (xml.find('<') == pi) pi = xml.find("<?", pi + 2);
+  return pi != std::string_view::npos;
+}
+
+// in_place: parse xml's own bytes (which must outlive doc and may be
+// overwritten) instead of a copy.
+sup::Result<pugi::xml_node> load(pugi::xml_document& doc, std::string_view xml, const char* root,
+                                 char* in_place = nullptr) {
+  const unsigned flags =
+      pugi::parse_default | (splits_text(xml) ? pugi::parse_ws_pcdata : pugi::parse_ws_pcdata_single);
+  auto res = in_place ? doc.load_buffer_inplace(in_place, xml.size(), flags, pugi::encoding_utf8)
+                      : doc.load_buffer(xml.data(), xml.size(), flags, pugi::encoding_utf8);
   if (!res)
     return sup::Error{std::string("malformed XML: ") + res.description() + " at offset " +
                       std::to_string(res.offset)};
@@ -332,11 +402,11 @@ sup::Result<pugi::xml_node> load(pugi::xml_document& doc, std::string_view xml, 
 
 sup::Result<Array> decode_params(const pugi::xml_node& params) {
   Array out;
-  for (auto& p : elements_of(params)) {
+  for (pugi::xml_node p : elements_of(params)) {
     if (local_name(p) != "param") return sup::Error{"unexpected <" + std::string(p.name()) + "> in <params>"};
-    auto kids = elements_of(p);
-    if (kids.size() != 1 || local_name(kids[0]) != "value") return sup::Error{"<param> must hold one <value>"};
-    auto v = decode_value(kids[0], 1);
+    Children k = children_of(p);
+    if (k.elements != 1 || local_name(k.first) != "value") return sup::Error{"<param> must hold one <value>"};
+    auto v = decode_value(k.first, 1);
     if (!v) return sup::Error{v.error()};
     out.push_back(std::move(v).value());
   }
@@ -380,7 +450,7 @@ sup::Result<Call> decode_call(std::string_view xml) {
   if (!top) return sup::Error{top.error()};
   Call call;
   bool have_name = false;
-  for (auto& c : elements_of(*top)) {
+  for (pugi::xml_node c : elements_of(*top)) {
     if (local_name(c) == "methodName") {
       call.method = std::string(trim(text_of(c)));
       have_name = true;
@@ -396,26 +466,28 @@ sup::Result<Call> decode_call(std::string_view xml) {
   return call;
 }
 
-sup::Result<Response> decode_response(std::string_view xml) {
+namespace {
+
+sup::Result<Response> decode_response_impl(std::string_view xml, char* in_place) {
   pugi::xml_document doc;
-  auto top = load(doc, xml, "methodResponse");
+  auto top = load(doc, xml, "methodResponse", in_place);
   if (!top) return sup::Error{top.error()};
-  auto kids = elements_of(*top);
-  if (kids.size() != 1) return sup::Error{"<methodResponse> must hold exactly one <params> or <fault>"};
+  Children kids = children_of(*top);
+  if (kids.elements != 1) return sup::Error{"<methodResponse> must hold exactly one <params> or <fault>"};
   Response r;
-  if (local_name(kids[0]) == "params") {
-    auto p = decode_params(kids[0]);
+  if (local_name(kids.first) == "params") {
+    auto p = decode_params(kids.first);
     if (!p) return sup::Error{p.error()};
     if (p->size() != 1)
       return sup::Error{"<methodResponse> carries " + std::to_string(p->size()) + " values, expected 1"};
     r.value = std::move((*p)[0]);
     return r;
   }
-  if (local_name(kids[0]) != "fault")
-    return sup::Error{"unexpected <" + std::string(kids[0].name()) + "> in <methodResponse>"};
-  auto fv = elements_of(kids[0]);
-  if (fv.size() != 1 || local_name(fv[0]) != "value") return sup::Error{"<fault> must hold one <value>"};
-  auto v = decode_value(fv[0], 1);
+  if (local_name(kids.first) != "fault")
+    return sup::Error{"unexpected <" + std::string(kids.first.name()) + "> in <methodResponse>"};
+  Children fv = children_of(kids.first);
+  if (fv.elements != 1 || local_name(fv.first) != "value") return sup::Error{"<fault> must hold one <value>"};
+  auto v = decode_value(fv.first, 1);
   if (!v) return sup::Error{v.error()};
   const Value* code = v->find("faultCode");
   const Value* message = v->find("faultString");
@@ -428,6 +500,14 @@ sup::Result<Response> decode_response(std::string_view xml) {
   r.fault.code = static_cast<int>(code->as_int());
   if (message != nullptr) r.fault.message = message->as_string();
   return r;
+}
+
+}  // namespace
+
+sup::Result<Response> decode_response(std::string_view xml) { return decode_response_impl(xml, nullptr); }
+
+sup::Result<Response> decode_response_in_place(std::string& xml) {
+  return decode_response_impl(xml, xml.data());
 }
 
 }  // namespace xmlrpc

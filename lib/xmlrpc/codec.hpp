@@ -30,5 +30,8 @@ std::string encode_fault(const Fault& fault);
 // Errors are one-line descriptions of what is malformed.
 sup::Result<Call> decode_call(std::string_view xml);
 sup::Result<Response> decode_response(std::string_view xml);
+// The same, parsing in place: xml is overwritten (no copy of a response of
+// megabytes, as a 5000-process getAllProcessInfo is).
+sup::Result<Response> decode_response_in_place(std::string& xml);
 
 }  // namespace xmlrpc

@@ -140,6 +140,24 @@ TEST_CASE("faults encode and decode as faultCode/faultString") {
                   .ok());
 }
 
+// Python's xmlrpc.client.loads gives these (checked with Debian's Python 3.11).
+TEST_CASE("whitespace beside CDATA, comments and processing instructions is text") {
+  auto one = [](const std::string& inner) {
+    auto r = decode_response("<?xml version=\"1.0\"?><methodResponse><params><param><value>" + inner +
+                             "</value></param></params></methodResponse>");
+    REQUIRE_MESSAGE(r.ok(), r.error());
+    return r->value;
+  };
+  CHECK(one("<string>a<![CDATA[b]]> </string>") == Value("ab "));
+  CHECK(one("<string> <![CDATA[b]]> </string>") == Value(" b "));
+  CHECK(one("<string> <!-- c --> </string>") == Value("  "));
+  CHECK(one("<string> <?pi x?> </string>") == Value("  "));
+  // Between elements it still means nothing, and alone it is the value.
+  CHECK(one("\n <string>  </string>\n") == Value("  "));
+  CHECK(one("<struct>\n <member>\n <name> </name>\n <value><int>1</int></value>\n </member>\n</struct>") ==
+        Value(Struct{{" ", Value(1)}}));
+}
+
 TEST_CASE("parser accepts the variants found on the wire") {
   auto call = decode_call(
       "<?xml version=\"1.0\"?>\n<methodCall>\n  <methodName>t.m</methodName>\n  <params>\n"
