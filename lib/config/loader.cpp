@@ -929,7 +929,7 @@ Status Loader::read_groups() {
     SUP_TRY(procs, processes_from_section(section, g.name));
     g.processes = std::move(*procs);
     for (auto& pc : g.processes) {
-      for (const auto& [k, v] : *socket_options) pc.extra[k] = v;
+      for (const auto& [k, v] : *socket_options) pc.extra.mut()[k] = v;
       // The same options as socket= fields: the daemon's socket store binds
       // them and the spawner passes the socket as fd 0 (supervisord's fcgi).
       const auto& o = *socket_options;

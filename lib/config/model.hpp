@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "util/boxed.hpp"
+
 namespace sup::config {
 
 enum class AutoRestart { False, Unexpected, True };
@@ -93,7 +95,7 @@ struct ProcessConfig {
   int restart_limit_count = 0;            // restart_limit=N/SECONDS; 0 = off
   int restart_limit_window = 0;
   // Issue 5, health checks and readiness.
-  HealthCheck healthcheck;
+  Boxed<HealthCheck> healthcheck;       // on the heap only when set (issue 7)
   int healthcheck_interval = 10;
   int healthcheck_timeout = 5;
   int healthcheck_retries = 3;
@@ -107,7 +109,7 @@ struct ProcessConfig {
   // critical= (issue 8): when this process goes FATAL or exits from RUNNING
   // without a stop request, the daemon stops everything and exits non-zero.
   bool critical = false;
-  std::map<std::string, std::string> extra;  // unrecognised keys, kept verbatim
+  Boxed<std::map<std::string, std::string>> extra;  // unrecognised keys, kept verbatim (on the heap only when any)
 
   bool operator==(const ProcessConfig&) const = default;
 };

@@ -59,7 +59,7 @@ struct PipeReader::Impl : std::enable_shared_from_this<PipeReader::Impl> {
   // Only after read() said EAGAIN: asio registers descriptors edge-triggered,
   // so waiting with unread data left could wait forever.
   void arm() {
-    sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+    sd.async_wait(boost::asio::posix::descriptor_base::wait_read,
                   [w = weak_from_this()](const boost::system::error_code& ec) {
                     auto self = w.lock();
                     if (!self || !self->is_open || ec == boost::asio::error::operation_aborted) return;
@@ -122,7 +122,9 @@ struct PipeReader::Impl : std::enable_shared_from_this<PipeReader::Impl> {
   }
 
   boost::asio::io_context& io;
-  boost::asio::posix::stream_descriptor sd;
+  // Bound to the io_context's own executor type rather than the type-erased
+  // default: 32 bytes less per pipe, two pipes per program (issue 7).
+  boost::asio::posix::basic_stream_descriptor<boost::asio::io_context::executor_type> sd;
   DataCallback on_data;
   EofCallback on_eof;
   bool is_open = true;

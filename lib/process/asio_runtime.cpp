@@ -36,7 +36,11 @@ class AsioTimer : public Timer {
   bool armed() const override { return armed_; }
 
  private:
-  boost::asio::steady_timer timer_;
+  // The io_context's own executor type, not the type-erased default: 32
+  // bytes less per timer, one per program (issue 7).
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    boost::asio::io_context::executor_type>
+      timer_;
   bool armed_ = false;
   unsigned generation_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -61,7 +61,7 @@ Process::Process(config::ProcessConfig config, Runtime& rt, ProcessHost& host)
 
 Process::Process(std::shared_ptr<const config::ProcessConfig> config, Runtime& rt, ProcessHost& host)
     : shared_config_(std::move(config)), config_(*shared_config_), rt_(rt), host_(host), timer_(rt.make_timer()),
-      health_timer_(config_.healthcheck.kind == config::HealthCheck::Kind::None ? nullptr : rt.make_timer()),
+      health_timer_(config_.healthcheck->kind == config::HealthCheck::Kind::None ? nullptr : rt.make_timer()),
       watchdog_timer_(config_.watchdog_sec > 0 ? rt.make_timer() : nullptr) {}
 
 Process::~Process() { *alive_ = false; }
@@ -653,7 +653,7 @@ void Process::become_running(const std::string& why) {
 void Process::start_health() {
   health_failures_ = 0;
   health_detail_.clear();
-  if (config_.healthcheck.kind == config::HealthCheck::Kind::None) {
+  if (config_.healthcheck->kind == config::HealthCheck::Kind::None) {
     health_ = Health::None;
     return;
   }
@@ -679,7 +679,7 @@ void Process::schedule_probe(Duration after) {
 void Process::run_probe() {
   if (pid_ == 0 || !(state_ == ProcessState::Starting || state_ == ProcessState::Running)) return;
   Runtime::ProbeRequest req;
-  req.check = config_.healthcheck;
+  req.check = *config_.healthcheck;
   req.timeout = std::chrono::seconds(config_.healthcheck_timeout);
   req.name = name() + " healthcheck";
   if (req.check.kind == config::HealthCheck::Kind::Exec) {

@@ -267,7 +267,7 @@ Value process_info(const Process& p, double now_wall) {
   s.emplace_back("pid", static_cast<int>(p.pid()));
   std::string desc = describe(p, start, stop, now);
   const config::ProcessConfig& c = p.config();
-  bool has_health = c.healthcheck.kind != config::HealthCheck::Kind::None;
+  bool has_health = c.healthcheck->kind != config::HealthCheck::Kind::None;
   // Issue 5: health is appended to a RUNNING/STARTING description
   // ("pid 12, uptime 0:01:02, unhealthy"), and extra fields that
   // supervisord's clients ignore are added only for programs that use the

@@ -43,7 +43,7 @@ TEST_SUITE("critical option") {
     CHECK(find(*r, "c").critical);
     CHECK_FALSE(find(*r, "d").critical);
     // A known key: not kept among the unrecognised ones.
-    CHECK(find(*r, "a").extra.count("critical") == 0);
+    CHECK(find(*r, "a").extra->count("critical") == 0);
   }
 
   TEST_CASE("applies to every process of numprocs and is expanded like other options") {

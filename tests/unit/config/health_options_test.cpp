@@ -43,9 +43,9 @@ TEST_CASE("without the new options a program keeps supervisord's behaviour") {
   CHECK(p.restart_delay == 0);
   CHECK(p.backoff == Backoff::Linear);
   CHECK(p.restart_limit_count == 0);
-  CHECK(p.healthcheck.kind == HealthCheck::Kind::None);
+  CHECK(p.healthcheck->kind == HealthCheck::Kind::None);
   CHECK(p.ready == Readiness::Startsecs);
-  CHECK(p.extra.empty());
+  CHECK(p.extra->empty());
 }
 
 TEST_CASE("restart options are read") {
@@ -56,22 +56,22 @@ TEST_CASE("restart options are read") {
   CHECK(p.backoff_reset == 120);
   CHECK(p.restart_limit_count == 5);
   CHECK(p.restart_limit_window == 60);
-  CHECK(p.extra.empty());  // known keys, not extensions
+  CHECK(p.extra->empty());  // known keys, not extensions
 }
 
 TEST_CASE("healthcheck URLs of the three kinds are parsed") {
   ProcessConfig http = load_web("healthcheck=http://127.0.0.1:8080/healthz?full=1\n");
-  CHECK(http.healthcheck.kind == HealthCheck::Kind::Http);
-  CHECK(http.healthcheck.host == "127.0.0.1");
-  CHECK(http.healthcheck.port == 8080);
-  CHECK(http.healthcheck.path == "/healthz?full=1");
-  CHECK(load_web("healthcheck=http://localhost:81\n").healthcheck.path == "/");
+  CHECK(http.healthcheck->kind == HealthCheck::Kind::Http);
+  CHECK(http.healthcheck->host == "127.0.0.1");
+  CHECK(http.healthcheck->port == 8080);
+  CHECK(http.healthcheck->path == "/healthz?full=1");
+  CHECK(load_web("healthcheck=http://localhost:81\n").healthcheck->path == "/");
 
   ProcessConfig tcp = load_web("healthcheck=tcp://[::1]:6379\nhealthcheck_interval=2\nhealthcheck_timeout=1\n"
                                "healthcheck_retries=5\nhealthcheck_start_period=30\nhealthcheck_action=none\n");
-  CHECK(tcp.healthcheck.kind == HealthCheck::Kind::Tcp);
-  CHECK(tcp.healthcheck.host == "::1");
-  CHECK(tcp.healthcheck.port == 6379);
+  CHECK(tcp.healthcheck->kind == HealthCheck::Kind::Tcp);
+  CHECK(tcp.healthcheck->host == "::1");
+  CHECK(tcp.healthcheck->port == 6379);
   CHECK(tcp.healthcheck_interval == 2);
   CHECK(tcp.healthcheck_timeout == 1);
   CHECK(tcp.healthcheck_retries == 5);
@@ -79,8 +79,8 @@ TEST_CASE("healthcheck URLs of the three kinds are parsed") {
   CHECK_FALSE(tcp.healthcheck_restart);
 
   ProcessConfig exec = load_web("healthcheck=exec:/usr/bin/pg_isready -h 'my host'\nready=healthcheck\n");
-  CHECK(exec.healthcheck.kind == HealthCheck::Kind::Exec);
-  CHECK(exec.healthcheck.argv == std::vector<std::string>{"/usr/bin/pg_isready", "-h", "my host"});
+  CHECK(exec.healthcheck->kind == HealthCheck::Kind::Exec);
+  CHECK(exec.healthcheck->argv == std::vector<std::string>{"/usr/bin/pg_isready", "-h", "my host"});
   CHECK(exec.ready == Readiness::Healthcheck);
 }
 
@@ -88,8 +88,8 @@ TEST_CASE("healthcheck ports may use %(process_num)s") {
   TempDir dir;
   auto r = load(dir, "numprocs=2\nprocess_name=web%(process_num)s\nhealthcheck=tcp://127.0.0.1:80%(process_num)02d\n");
   REQUIRE(r.ok());
-  CHECK(r->groups[0].processes[0].healthcheck.port == 8000);
-  CHECK(r->groups[0].processes[1].healthcheck.port == 8001);
+  CHECK(r->groups[0].processes[0].healthcheck->port == 8000);
+  CHECK(r->groups[0].processes[1].healthcheck->port == 8001);
 }
 
 TEST_CASE("bad values are one-line errors naming the option and the value") {

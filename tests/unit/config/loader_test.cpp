@@ -120,7 +120,7 @@ TEST_CASE("a minimal program gets supervisord's defaults") {
   CHECK(p.directory.empty());
   CHECK_FALSE(p.umask.has_value());
   CHECK(p.serverurl == "AUTO");
-  CHECK(p.extra.empty());
+  CHECK(p.extra->empty());
 
   const SupervisordConfig& s = c.supervisord;
   CHECK(s.logfile == dir / "supervisord.log");
@@ -356,7 +356,7 @@ TEST_CASE("unknown keys and sections are accepted; unknown program keys are kept
                      "[program:web]\ncommand=/bin/web\nhealthcheck_url=http://x/%(nothing)s\n"
                      "[something_else]\nfoo=bar\n[ctlplugin:x]\nsupervisor.ctl_factory=pkg:f\n");
   const ProcessConfig& p = c.groups.at(0).processes.at(0);
-  CHECK(p.extra.at("healthcheck_url") == "http://x/%(nothing)s");
+  CHECK(p.extra->at("healthcheck_url") == "http://x/%(nothing)s");
   CHECK(c.groups.size() == 1);
 }
 
@@ -538,10 +538,10 @@ TEST_CASE("[fcgi-program:x] is parsed like a program with its socket in extra") 
   const GroupConfig& g = find_group(c, "php");
   CHECK(g.kind == GroupKind::FcgiProgram);
   REQUIRE(g.processes.size() == 2);
-  CHECK(g.processes[1].extra.at("socket") == "unix://" + (dir / "php.sock"));
-  CHECK(g.processes[1].extra.at("socket_mode") == "0660");
-  CHECK(g.processes[1].extra.at("socket_backlog") == "128");
-  CHECK(find_group(c, "tcp").processes[0].extra.at("socket") == "tcp://localhost:9000");
+  CHECK(g.processes[1].extra->at("socket") == "unix://" + (dir / "php.sock"));
+  CHECK(g.processes[1].extra->at("socket_mode") == "0660");
+  CHECK(g.processes[1].extra->at("socket_backlog") == "128");
+  CHECK(find_group(c, "tcp").processes[0].extra->at("socket") == "tcp://localhost:9000");
   check_mentions(load_error(dir, "[fcgi-program:php]\ncommand=/bin/php\n"), {"'socket'", "fcgi-program:php"});
   check_mentions(load_error(dir, "[fcgi-program:php]\ncommand=/bin/php\nsocket=tcp://x\n"), {"'socket'", "tcp://x"});
   check_mentions(load_error(dir, "[fcgi-program:php]\ncommand=/bin/php\nsocket=tcp://x:1\nsocket_mode=0600\n"),

@@ -371,8 +371,8 @@ TEST_SUITE("health checks") {
 
   TEST_CASE("exec probes run with the program's environment and directory") {
     auto h = started([](ProcessConfig& pc) {
-      pc.healthcheck.kind = sup::config::HealthCheck::Kind::Exec;
-      pc.healthcheck.argv = {"/bin/sh", "-c", "exit 0"};
+      pc.healthcheck.mut().kind = sup::config::HealthCheck::Kind::Exec;
+      pc.healthcheck.mut().argv = {"/bin/sh", "-c", "exit 0"};
       pc.directory = "/tmp";
       pc.environment = {{"COLOR", "blue"}};
     });
@@ -387,8 +387,8 @@ TEST_SUITE("health checks") {
 
   TEST_CASE("an exec probe whose command does not exist fails without spawning") {
     auto h = started([](ProcessConfig& pc) {
-      pc.healthcheck.kind = sup::config::HealthCheck::Kind::Exec;
-      pc.healthcheck.argv = {"/nonexistent/check"};
+      pc.healthcheck.mut().kind = sup::config::HealthCheck::Kind::Exec;
+      pc.healthcheck.mut().argv = {"/nonexistent/check"};
       pc.healthcheck_retries = 1;
     });
     to_running(h);
