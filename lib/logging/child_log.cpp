@@ -1,5 +1,7 @@
 #include "logging/child_log.hpp"
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -116,10 +118,10 @@ std::string strip_ansi_escapes(std::string_view data, bool* in_sequence) {
   return out;
 }
 
-ChannelLog::ChannelLog(const config::LogTarget& target, std::string process_name, std::string channel,
+ChannelLog::ChannelLog(const config::LogTarget& target, std::string process_name, std::string_view channel,
                        bool strip_ansi)
     : process_name_(std::move(process_name)),
-      channel_(std::move(channel)),
+      stderr_(channel == "stderr"),
       maxbytes_(target.maxbytes),
       backups_(target.backups),
       syslog_(target.syslog || target.kind == config::LogTarget::Kind::Syslog),
@@ -144,7 +146,7 @@ sup::Status ChannelLog::open_file() {
   if (!file) {
     // The spawnerr keeps supervisord's wording (the errno name, not the
     // path); the main log says which file could not be opened and why.
-    sup::log::error("{} {}: {}", process_name_, channel_, file.error());
+    sup::log::error("{} {}: {}", process_name_, channel(), file.error());
     return sup::Error{"unknown error making dispatchers for '" + process_name_ + "': " + errno_symbol(err)};
   }
   if (file_) dropped_earlier_ += file_->dropped_bytes();
@@ -156,7 +158,7 @@ sup::Status ChannelLog::open_file() {
     // Only a pointer captured: no allocation per log file (issue 7). The
     // file is ours, so it never calls back after we are gone.
     file_->set_error_callback([this](const std::string& message) {
-      sup::log::error("{} {}: {}", process_name_, channel_, message);
+      sup::log::error("{} {}: {}", process_name_, channel(), message);
     });
   }
   return sup::Status::Ok();
@@ -198,7 +200,7 @@ void ChannelLog::write(std::string_view data) {
   if (sup::log::enabled(sup::log::Level::Debug)) {
     std::string text = valid_utf8(data) ? std::string(data) : "Undecodable: " + python_repr(data, true);
     sup::log::write(sup::log::Level::Debug,
-                    python_repr(process_name_, false) + " " + channel_ + " output:\n" + text);
+                    python_repr(process_name_, false) + " " + std::string(channel()) + " output:\n" + text);
   }
   if (!followers_.empty()) {
     // Ids first: a follower may unfollow (itself or others) while we iterate.
@@ -206,7 +208,7 @@ void ChannelLog::write(std::string_view data) {
     ids.reserve(followers_.size());
     for (const auto& [id, f] : followers_) ids.push_back(id);
     for (int id : ids) {
-      auto it = followers_.find(id);
+      auto it = std::find_if(followers_.begin(), followers_.end(), [id](const auto& e) { return e.first == id; });
       if (it == followers_.end()) continue;
       Follower f = it->second;  // a copy survives unfollow() inside the call
       f(data);
@@ -216,11 +218,13 @@ void ChannelLog::write(std::string_view data) {
 
 int ChannelLog::follow(Follower f) {
   int id = next_follower_++;
-  followers_.emplace(id, std::move(f));
+  followers_.emplace_back(id, std::move(f));
   return id;
 }
 
-void ChannelLog::unfollow(int id) { followers_.erase(id); }
+void ChannelLog::unfollow(int id) {
+  std::erase_if(followers_, [id](const auto& e) { return e.first == id; });
+}
 
 sup::Status ChannelLog::reopen() {
   if (file_) return file_->reopen();

@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/model.hpp"
 #include "logging/rotating_file.hpp"
@@ -31,7 +33,7 @@ class ChannelLog {
   // filled in, see make_auto_log_path), Syslog (no file, syslog on).
   // channel is "stdout" or "stderr". Nothing is opened here (supervisord
   // opens log files per spawn): see prepare().
-  ChannelLog(const config::LogTarget& target, std::string process_name, std::string channel,
+  ChannelLog(const config::LogTarget& target, std::string process_name, std::string_view channel,
              bool strip_ansi);
   ~ChannelLog();
   ChannelLog(const ChannelLog&) = delete;
@@ -58,7 +60,7 @@ class ChannelLog {
   sup::Status clear();
   // The log file path, "" if none (getProcessInfo stdout_logfile, readProcessLog).
   const std::string& path() const { return file_ ? file_->path() : path_; }
-  const std::string& channel() const { return channel_; }
+  std::string_view channel() const { return stderr_ ? "stderr" : "stdout"; }
   bool to_syslog() const { return syslog_; }
   // Bytes lost to write errors (and while the file could not be opened).
   std::uint64_t dropped_bytes() const;
@@ -69,7 +71,7 @@ class ChannelLog {
   sup::Status open_file();
 
   std::string process_name_;
-  std::string channel_;
+  bool stderr_;  // the channel: stderr, else stdout (no string per log: issue 7)
   std::string path_;  // until a file is open (then file_->path(): one copy per log, issue 7)
   std::int64_t maxbytes_;
   int backups_;
@@ -81,7 +83,7 @@ class ChannelLog {
   std::unique_ptr<RotatingFile> file_;
   std::uint64_t dropped_earlier_ = 0;  // before the current file_, or while none opens
   RotatingFile::ErrorCallback on_error_;
-  std::map<int, Follower> followers_;
+  std::vector<std::pair<int, Follower>> followers_;  // by id; rarely more than one
   int next_follower_ = 1;
 };
 
