@@ -192,12 +192,10 @@ std::string_view local_name(const pugi::xml_node& n) {
 }
 
 // Text content: pcdata and cdata children concatenated (entities resolved).
+// Text that comes first is the element's own value (parse_embed_pcdata).
 std::string text_of(const pugi::xml_node& n) {
+  std::string s = n.value();
   pugi::xml_node c = n.first_child();
-  // The usual case, one text child: no concatenation.
-  if (c && !c.next_sibling() && (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata))
-    return std::string(c.value());
-  std::string s;
   for (; c; c = c.next_sibling())
     if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) s += c.value();
   return s;
@@ -221,6 +219,7 @@ struct Children {
 
 Children children_of(const pugi::xml_node& n) {
   Children k;
+  k.text = !is_space_text(n.value());  // embedded leading text (see load)
   for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
     switch (c.type()) {
       case pugi::node_element:
@@ -393,8 +392,10 @@ bool splits_text(std::string_view xml) {
 // overwritten) instead of a copy.
 sup::Result<pugi::xml_node> load(pugi::xml_document& doc, std::string_view xml, const char* root,
                                  char* in_place = nullptr) {
-  const unsigned flags =
-      pugi::parse_default | (splits_text(xml) ? pugi::parse_ws_pcdata : pugi::parse_ws_pcdata_single);
+  // A leaf's text is kept as the element's value rather than as a node of
+  // its own: a third fewer nodes for a process list.
+  const unsigned flags = pugi::parse_default | pugi::parse_embed_pcdata |
+                         (splits_text(xml) ? pugi::parse_ws_pcdata : pugi::parse_ws_pcdata_single);
   auto res = in_place ? doc.load_buffer_inplace(in_place, xml.size(), flags, pugi::encoding_utf8)
                       : doc.load_buffer(xml.data(), xml.size(), flags, pugi::encoding_utf8);
   if (!res)

@@ -220,6 +220,8 @@ TEST_CASE("malformed documents give one-line errors") {
        "without <name>"},
       {wrap_value("<value><struct><member><name>k</name></member></struct></value>"), "'k' without <value>"},
       {wrap_value("<value><int>1</int><int>2</int></value>"), "more than one"},
+      {wrap_value("<value>x<int>1</int></value>"), "mixes text and <int>"},
+      {wrap_value("<value><int>1</int>x</value>"), "mixes text and <int>"},
       {"<methodResponse><params></params></methodResponse>", "carries 0 values"},
   };
   for (const auto& c : cases) {
