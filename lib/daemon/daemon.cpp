@@ -704,16 +704,16 @@ int run_daemon(const DaemonOptions& options) {
   // log file over RLIMIT_FSIZE is a write error (EFBIG), not death.
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGXFSZ, SIG_IGN);
-  // Responses (an XML-RPC process list is ~1.2 kB per process) come from
-  // the heap up to 4 MiB: a mapping of their own would cost a fresh mmap
-  // and zeroed pages on every call, more than the call itself for 100
-  // processes. What a burst of clients leaves in the heap is returned by
+  // Responses (an XML-RPC process list is ~1.1 kB per process) come from
+  // the heap up to 16 MiB (about 14000 processes): a mapping of their own
+  // would cost a fresh mmap and zeroed pages on every call, more than the
+  // call itself for 100 processes, and a fifth of it for 5000. What a burst of clients leaves in the heap is returned by
   // the trim a second after the last one left (see start_generation).
   // Fixed, so that glibc's sliding threshold can't grow past it; and the
   // heap's top is not given back at every free either (the next response
   // would fault the same pages in again).
-  ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-  ::mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+  ::mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
   // Before anything copies the environment: children must not inherit
   // systemd's NOTIFY_SOCKET / WATCHDOG_* (those with ready=notify get their
   // own NOTIFY_SOCKET from lib/health).
