@@ -252,6 +252,7 @@ Value process_info(const Process& p, double now_wall) {
   std::int64_t start = capped(p.laststart()), stop = capped(p.laststop()), now = capped(now_wall);
   std::string out = log_path(p.stdout_log()), err = log_path(p.stderr_log());
   Struct s;
+  s.reserve(19);  // every field below: no regrowth (issue 7: getAllProcessInfo)
   s.emplace_back("name", p.name());
   s.emplace_back("group", p.group());
   s.emplace_back("start", Value(static_cast<long long>(start)));
@@ -1006,7 +1007,9 @@ Api::Result ApiImpl::dispatch(const std::string& method, const Array& params) {
     if (m == "getAllProcessInfo") {
       Array out;
       double now = sup_.runtime().wall_time();
-      for (Process* p : sup_.all_processes_by_name()) out.push_back(process_info(*p, now));
+      std::vector<Process*> all = sup_.all_processes_by_name();
+      out.reserve(all.size());
+      for (Process* p : all) out.push_back(process_info(*p, now));
       return Value(std::move(out));
     }
     if (m == "getAllConfigInfo") return config_info();
