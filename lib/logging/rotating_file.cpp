@@ -134,9 +134,15 @@ void RotatingFile::rotate() {
     for (int i = backups_ - 1; i >= 0 && failed_err == 0; --i) {
       std::string src = i == 0 ? path_ : path_ + "." + std::to_string(i);
       std::string dst = path_ + "." + std::to_string(i + 1);
-      // rename() replaces dst atomically; a missing src is fine (never
-      // created, or removed by a cleanup script).
-      if (::rename(src.c_str(), dst.c_str()) != 0 && errno != ENOENT) failed_err = errno;
+      // dst goes first, as supervisord does it: a rename over an existing
+      // file makes ext4 (auto_da_alloc) allocate and start writing back all
+      // of src right there, in the daemon, for every backup at every
+      // rotation (issue 3: 3-4 ms of CPU per rotation of 50 MB files). A
+      // missing src or dst is fine (never created, or removed by a cleanup
+      // script).
+      if (::access(src.c_str(), F_OK) != 0) continue;
+      if (::unlink(dst.c_str()) != 0 && errno != ENOENT) failed_err = errno;
+      else if (::rename(src.c_str(), dst.c_str()) != 0 && errno != ENOENT) failed_err = errno;
     }
   }
   if (failed_err) {

@@ -316,3 +316,24 @@ TEST_CASE("writes after a failed reopen are dropped and counted, then resume whe
   REQUIRE(reports.size() == 2);
   CHECK(reports[1] == "writing to log file '" + path + "' works again; 12 bytes were dropped");
 }
+
+// As supervisord's doRollover: a backup whose predecessor is gone (removed
+// by a cleanup script) is not touched, the others shift, and every shift
+// onto an existing name replaces it.
+TEST_CASE("rotation shifts the backups that exist and keeps one whose predecessor was removed") {
+  TempDir dir;
+  std::string path = dir / "gap.log";
+  logtest::write_file(path + ".1", "old one");
+  logtest::write_file(path + ".3", "old three");
+  auto f = must_open(path, 10, 3);
+  f->write("0123456789");  // reaches maxbytes: rotates
+  CHECK(read_file(path + ".1") == "0123456789");
+  CHECK(read_file(path + ".2") == "old one");
+  CHECK(read_file(path + ".3") == "old three");  // no .2 to shift onto it
+  CHECK(file_size(path) == 0);
+  f->write("abcdefghij");
+  CHECK(read_file(path + ".1") == "abcdefghij");
+  CHECK(read_file(path + ".2") == "0123456789");
+  CHECK(read_file(path + ".3") == "old one");  // replaced "old three"
+  CHECK_FALSE(exists(path + ".4"));
+}
