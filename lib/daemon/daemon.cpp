@@ -707,8 +707,9 @@ int run_daemon(const DaemonOptions& options) {
   // Responses (an XML-RPC process list is ~1.1 kB per process) come from
   // the heap up to 16 MiB (about 14000 processes): a mapping of their own
   // would cost a fresh mmap and zeroed pages on every call, more than the
-  // call itself for 100 processes, and a fifth of it for 5000. What a burst of clients leaves in the heap is returned by
-  // the trim a second after the last one left (see start_generation).
+  // call itself for 100 processes, and a fifth of it for 5000. What a
+  // burst of clients leaves in the heap is returned by the trim a second
+  // after the last one left (see start_generation).
   // Fixed, so that glibc's sliding threshold can't grow past it; and the
   // heap's top is not given back at every free either (the next response
   // would fault the same pages in again).

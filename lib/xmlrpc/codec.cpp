@@ -238,16 +238,10 @@ Children children_of(const pugi::xml_node& n) {
   return k;
 }
 
-pugi::xml_node next_element(pugi::xml_node c) {
-  for (c = c.next_sibling(); c; c = c.next_sibling())
-    if (c.type() == pugi::node_element) return c;
+// The first element at or after c among its siblings (null if none).
+pugi::xml_node element_from(pugi::xml_node c) {
+  while (c && c.type() != pugi::node_element) c = c.next_sibling();
   return c;
-}
-
-pugi::xml_node first_element(const pugi::xml_node& n) {
-  pugi::xml_node c = n.first_child();
-  if (c && c.type() == pugi::node_element) return c;
-  return c ? next_element(c) : c;
 }
 
 // The element children, for the loops below.
@@ -257,12 +251,12 @@ struct Elements {
     pugi::xml_node n;
     pugi::xml_node operator*() const { return n; }
     iterator& operator++() {
-      n = next_element(n);
+      n = element_from(n.next_sibling());
       return *this;
     }
     bool operator!=(const iterator& o) const { return n != o.n; }
   };
-  iterator begin() const { return {first_element(parent)}; }
+  iterator begin() const { return {element_from(parent.first_child())}; }
   iterator end() const { return {pugi::xml_node()}; }
 };
 
@@ -366,19 +360,19 @@ sup::Result<Value> decode_value(const pugi::xml_node& value_node, int depth) {
   return decode_typed(k.first, depth);
 }
 
+// memmem, not string_view::find: find stops at every '<', a million of
+// them in a 5000-process list.
+bool contains(std::string_view hay, std::size_t from, const char* needle) {
+  if (from >= hay.size()) return false;
+  return ::memmem(hay.data() + from, hay.size() - from, needle, std::strlen(needle)) != nullptr;
+}
+
 // Whitespace-only text between elements means nothing in XML-RPC, and
 // keeping it as nodes doubles the tree (a 5000-process list: issue 7), so
 // it is dropped unless it is an element's only text. Beside other text it
 // does count (Python reads "a<![CDATA[b]]> " as "ab "), and it can only be
 // beside other text when a CDATA section, a comment or a processing
 // instruction splits the text: documents with any of those keep it all.
-// (memmem, not string_view::find: find stops at every '<', a million of
-// them in a 5000-process list.)
-bool contains(std::string_view hay, std::size_t from, const char* needle) {
-  if (from >= hay.size()) return false;
-  return ::memmem(hay.data() + from, hay.size() - from, needle, std::strlen(needle)) != nullptr;
-}
-
 bool splits_text(std::string_view xml) {
   if (contains(xml, 0, "<!")) return true;
   std::size_t first = xml.find('<');
