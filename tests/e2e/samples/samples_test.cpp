@@ -74,7 +74,9 @@ TEST_CASE("conf.d/container.conf: logs on stdout; the critical app's death ends 
   REQUIRE(wait_until([&] { return output().find("sidecar alive") != std::string::npos; }, 30s));
   HttpResponse r = http_request("127.0.0.1:8769", "GET", "/");
   CHECK(r.status == 200);
-  CHECK(output().find("\"GET / HTTP/1.1\" 200") != std::string::npos);  // the app's own log line, on stdout
+  // The app's own log line, on stdout: it reaches the daemon's stdout after
+  // the daemon reads the app's pipe, which may be after the response.
+  CHECK(wait_until([&] { return output().find("\"GET / HTTP/1.1\" 200") != std::string::npos; }, 30s));
   // Kill the app: the daemon stops the sidecar and exits with 128+9.
   const pid_t daemon_pid = read_pid_file("/tmp/supervisor-container.pid");
   CHECK(daemon_pid == pid);
