@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/sample_config.hpp"
+#include "util/accounts.hpp"
 
 namespace po = boost::program_options;
 
@@ -66,6 +67,10 @@ std::string self_dir(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef SUP_STATIC_LIBC
+  // A static glibc can't load NSS modules: see util/accounts.hpp.
+  sup::accounts::use_builtin_sources_only();
+#endif
   if (argc > 0) g_argv0 = argv[0];
   po::options_description opts;
   opts.add_options()

@@ -1,7 +1,7 @@
 #include "config/datatypes.hpp"
 
-#include <grp.h>
-#include <pwd.h>
+#include "util/accounts.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,36 +129,36 @@ std::optional<uid_t> lookup_user(std::string_view s, std::string& why) {
       why = "Invalid user id " + name;
       return std::nullopt;
     }
-    if (::getpwuid(static_cast<uid_t>(*num)) == nullptr) {
+    if (!accounts::user_with_id(static_cast<uid_t>(*num))) {
       why = "Invalid user id " + name;
       return std::nullopt;
     }
     return static_cast<uid_t>(*num);
   }
-  const passwd* pw = ::getpwnam(name.c_str());
-  if (pw == nullptr) {
+  auto user = accounts::user_named(name);
+  if (!user) {
     why = "Invalid user name " + name;
     return std::nullopt;
   }
-  return pw->pw_uid;
+  return user->uid;
 }
 
 std::optional<gid_t> lookup_group(std::string_view s, std::string& why) {
   std::string name(s);
   if (auto num = py_int(name, 10)) {
     if (*num < 0 || *num > std::numeric_limits<gid_t>::max() - 1 ||
-        ::getgrgid(static_cast<gid_t>(*num)) == nullptr) {
+        !accounts::group_exists(static_cast<gid_t>(*num))) {
       why = "Invalid group id " + name;
       return std::nullopt;
     }
     return static_cast<gid_t>(*num);
   }
-  const group* gr = ::getgrnam(name.c_str());
-  if (gr == nullptr) {
+  auto gid = accounts::group_named(name);
+  if (!gid) {
     why = "Invalid group name " + name;
     return std::nullopt;
   }
-  return gr->gr_gid;
+  return gid;
 }
 
 }  // namespace
@@ -266,9 +266,9 @@ Result<UserIds> parse_user(std::string_view s) {
   std::string why;
   auto uid = lookup_user(s, why);
   if (!uid) return Error{why};
-  const passwd* pw = ::getpwuid(*uid);
-  if (pw == nullptr) return Error{"Invalid user id " + std::string(s)};
-  return UserIds{*uid, pw->pw_gid};
+  auto user = accounts::user_with_id(*uid);
+  if (!user) return Error{"Invalid user id " + std::string(s)};
+  return UserIds{*uid, user->gid};
 }
 
 Result<OwnerIds> parse_user_group(std::string_view s) {
@@ -301,9 +301,9 @@ Result<std::vector<uid_t>> parse_allowed_uids(std::string_view s) {
       if (*num < 0 || *num > std::numeric_limits<uid_t>::max() - 1) return Error{"Invalid user id " + item};
       uid = static_cast<uid_t>(*num);
     } else {
-      const passwd* pw = ::getpwnam(item.c_str());
-      if (pw == nullptr) return Error{"Invalid user name " + item};
-      uid = pw->pw_uid;
+      auto user = accounts::user_named(item);
+      if (!user) return Error{"Invalid user name " + item};
+      uid = user->uid;
     }
     if (std::find(uids.begin(), uids.end(), uid) == uids.end()) uids.push_back(uid);
     if (comma == std::string_view::npos) break;
@@ -541,15 +541,15 @@ std::string expand_user(std::string_view path) {
   if (user.empty()) {
     if (const char* h = std::getenv("HOME")) {
       home = h;
-    } else if (const passwd* pw = ::getpwuid(::getuid())) {
-      home = pw->pw_dir;
+    } else if (auto self = accounts::user_with_id(::getuid())) {
+      home = self->home;
     } else {
       return std::string(path);
     }
   } else {
-    const passwd* pw = ::getpwnam(std::string(user).c_str());
-    if (pw == nullptr) return std::string(path);
-    home = pw->pw_dir;
+    auto named = accounts::user_named(std::string(user));
+    if (!named) return std::string(path);
+    home = named->home;
   }
   while (home.size() > 1 && home.back() == '/') home.pop_back();
   std::string rest = slash == std::string_view::npos ? "" : std::string(path.substr(slash));

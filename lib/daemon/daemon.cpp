@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +33,7 @@
 #include "process/supervisor.hpp"
 #include "rpc/api.hpp"
 #include "sockets/socket_store.hpp"
+#include "util/accounts.hpp"
 #include "xmlrpc/codec.hpp"
 
 extern char** environ;
@@ -191,8 +191,11 @@ Status drop_privileges(const config::SupervisordConfig& s) {
     return Error{"Can't drop privilege as nonroot user"};
   }
   gid_t gid = s.gid ? *s.gid : 0;
-  struct passwd* pw = ::getpwuid(*s.uid);
-  if (pw && ::initgroups(pw->pw_name, gid) != 0) return Error{std::string("Could not set groups of effective user: ") + std::strerror(errno)};
+  if (auto user = accounts::user_with_id(*s.uid)) {
+    std::vector<gid_t> groups = accounts::group_list(user->name, gid);
+    if (::setgroups(groups.size(), groups.data()) != 0)
+      return Error{std::string("Could not set groups of effective user: ") + std::strerror(errno)};
+  }
   if (::setgid(gid) != 0) return Error{std::string("Could not set group id of effective user: ") + std::strerror(errno)};
   if (::setuid(*s.uid) != 0) return Error{std::string("Could not set user id of effective user: ") + std::strerror(errno)};
   return {};

@@ -1,5 +1,6 @@
 // What a child sees: its environment, its file descriptors, and where its
 // output goes.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -154,6 +155,29 @@ stdout_logfile=@DIR@/brief.out
   CHECK(read_file(dir.file("brief.out")) == expected);
 }
 
+namespace {
+
+// Runs a program as user that prints `id -u`, `id -g` and `id -G`; returns
+// what it printed, once it exited 0.
+std::string ids_seen_by_child(const TempDir& dir, const std::string& user) {
+  Daemon d(dir, R"(
+[program:who]
+command=/bin/sh -c '/usr/bin/id -u; /usr/bin/id -g; /usr/bin/id -G; echo END'
+user=)" + user + R"(
+startsecs=0
+autorestart=false
+stdout_logfile=@DIR@/who.out
+)");
+  d.start();
+  REQUIRE(d.wait_state("who", "EXITED"));
+  REQUIRE(wait_until([&] { return read_file(dir.file("who.out")).find("END\n") != std::string::npos; }));
+  CHECK(int_field(d.process_info("who"), "exitstatus") == 0);
+  std::string out = read_file(dir.file("who.out"));
+  return out.substr(0, out.rfind("END\n"));
+}
+
+}  // namespace
+
 TEST_CASE("user= runs the child with that user's uid, primary gid and supplementary groups, as id(1) reports them") {
   if (::geteuid() != 0) {
     MESSAGE("not root: user= can't be tested, skipped");
@@ -176,17 +200,73 @@ TEST_CASE("user= runs the child with that user's uid, primary gid and supplement
   REQUIRE(!expected.empty());
 
   TempDir dir;
-  Daemon d(dir, R"(
+  CHECK_MESSAGE(ids_seen_by_child(dir, user) == expected, "user " << user);
+}
+
+namespace {
+
+// Runs "$NSS_TEST_REAL args..." in a private mount namespace whose
+// /etc/nsswitch.conf lists a source no glibc has ("ghostdb"), with a fake
+// getent(1) first in PATH that knows one user and two groups.
+constexpr const char* kNssWrapper = R"(#!/bin/sh
+exec unshare --mount --propagation private /bin/sh -c '
+set -e
+mount --bind "$NSS_TEST_DIR/nsswitch.conf" /etc/nsswitch.conf
+PATH="$NSS_TEST_DIR/bin:$PATH" exec "$@"
+' sh "$NSS_TEST_REAL" "$@"
+)";
+
+constexpr const char* kFakeGetent = R"(#!/bin/sh
+case "$1 $2" in
+  "passwd ghost"|"passwd 4321") echo "ghost:x:4321:4321:Ghost:/nonexistent:/bin/sh" ;;
+  "group ghosts"|"group 4322") echo "ghosts:x:4322:ghost" ;;
+  "initgroups ghost") echo "ghost                4322 4323" ;;
+  *) exit 2 ;;
+esac
+)";
+
+bool statically_linked(const std::string& binary) {
+  // A dynamically linked executable names its loader near the start.
+  return read_file(binary).substr(0, 4096).find("ld-linux") == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the static daemon asks getent(1) for users and groups its built-in NSS sources don't know") {
+  const std::string real = supervisord_path();
+  if (!statically_linked(real)) {
+    MESSAGE("skipped: a dynamically linked daemon asks every NSS source itself (sanitizer builds)");
+    return;
+  }
+  if (::geteuid() != 0 ||
+      run_command({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/true"}).status != 0) {
+    MESSAGE("skipped: needs root (user=) and mount namespaces (a private /etc/nsswitch.conf)");
+    return;
+  }
+  TempDir dir;
+  ::mkdir(dir.file("bin").c_str(), 0755);
+  write_file(dir.file("bin/getent"), kFakeGetent, 0755);
+  write_file(dir.file("nsswitch.conf"), "passwd: files ghostdb\ngroup: files ghostdb\nhosts: files dns\n");
+  write_file(dir.file("wrapper"), kNssWrapper, 0755);
+  ::setenv("NSS_TEST_DIR", dir.path().c_str(), 1);
+  ::setenv("NSS_TEST_REAL", real.c_str(), 1);
+  ::setenv("SUPERVISORD", dir.file("wrapper").c_str(), 1);
+  struct Restore {
+    std::string real;
+    ~Restore() { ::setenv("SUPERVISORD", real.c_str(), 1); }
+  } restore{real};
+
+  SUBCASE("user= names a user only getent knows: the child runs with its ids and groups") {
+    CHECK(ids_seen_by_child(dir, "ghost") == "4321\n4321\n4321 4322 4323\n");
+  }
+  SUBCASE("a user nobody knows is a config error naming it") {
+    Daemon d(dir, R"(
 [program:who]
-command=/bin/sh -c '/usr/bin/id -u; /usr/bin/id -g; /usr/bin/id -G; echo END'
-user=)" + user + R"(
-startsecs=0
-autorestart=false
-stdout_logfile=@DIR@/who.out
+command=/bin/true
+user=nosuchghost
 )");
-  d.start();
-  REQUIRE(d.wait_state("who", "EXITED"));
-  REQUIRE(wait_until([&] { return read_file(dir.file("who.out")).find("END\n") != std::string::npos; }));
-  CHECK_MESSAGE(read_file(dir.file("who.out")) == expected + "END\n", "user " << user);
-  CHECK(int_field(d.process_info("who"), "exitstatus") == 0);
+    d.start({"-n"}, false);
+    CHECK(d.wait_exit() == 2);
+    CHECK(d.captured_stderr().find("Invalid user name nosuchghost") != std::string::npos);
+  }
 }
