@@ -11,7 +11,7 @@
 #include "config/loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/sample_config.hpp"
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 
 namespace po = boost::program_options;
 
@@ -68,8 +68,8 @@ std::string self_dir(const char* argv0) {
 
 int main(int argc, char** argv) {
 #ifdef SUP_STATIC_LIBC
-  // A static glibc can't load NSS modules: see util/accounts.hpp.
-  sup::accounts::use_builtin_sources_only();
+  // A static glibc can't load NSS modules: see util/nss.hpp.
+  sup::nss::use_builtin_sources_only();
 #endif
   if (argc > 0) g_argv0 = argv[0];
   po::options_description opts;

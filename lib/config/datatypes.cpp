@@ -1,6 +1,6 @@
 #include "config/datatypes.hpp"
 
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -129,13 +129,13 @@ std::optional<uid_t> lookup_user(std::string_view s, std::string& why) {
       why = "Invalid user id " + name;
       return std::nullopt;
     }
-    if (!accounts::user_with_id(static_cast<uid_t>(*num))) {
+    if (!nss::user_with_id(static_cast<uid_t>(*num))) {
       why = "Invalid user id " + name;
       return std::nullopt;
     }
     return static_cast<uid_t>(*num);
   }
-  auto user = accounts::user_named(name);
+  auto user = nss::user_named(name);
   if (!user) {
     why = "Invalid user name " + name;
     return std::nullopt;
@@ -147,13 +147,13 @@ std::optional<gid_t> lookup_group(std::string_view s, std::string& why) {
   std::string name(s);
   if (auto num = py_int(name, 10)) {
     if (*num < 0 || *num > std::numeric_limits<gid_t>::max() - 1 ||
-        !accounts::group_exists(static_cast<gid_t>(*num))) {
+        !nss::group_exists(static_cast<gid_t>(*num))) {
       why = "Invalid group id " + name;
       return std::nullopt;
     }
     return static_cast<gid_t>(*num);
   }
-  auto gid = accounts::group_named(name);
+  auto gid = nss::group_named(name);
   if (!gid) {
     why = "Invalid group name " + name;
     return std::nullopt;
@@ -266,7 +266,7 @@ Result<UserIds> parse_user(std::string_view s) {
   std::string why;
   auto uid = lookup_user(s, why);
   if (!uid) return Error{why};
-  auto user = accounts::user_with_id(*uid);
+  auto user = nss::user_with_id(*uid);
   if (!user) return Error{"Invalid user id " + std::string(s)};
   return UserIds{*uid, user->gid};
 }
@@ -301,7 +301,7 @@ Result<std::vector<uid_t>> parse_allowed_uids(std::string_view s) {
       if (*num < 0 || *num > std::numeric_limits<uid_t>::max() - 1) return Error{"Invalid user id " + item};
       uid = static_cast<uid_t>(*num);
     } else {
-      auto user = accounts::user_named(item);
+      auto user = nss::user_named(item);
       if (!user) return Error{"Invalid user name " + item};
       uid = user->uid;
     }
@@ -541,13 +541,13 @@ std::string expand_user(std::string_view path) {
   if (user.empty()) {
     if (const char* h = std::getenv("HOME")) {
       home = h;
-    } else if (auto self = accounts::user_with_id(::getuid())) {
+    } else if (auto self = nss::user_with_id(::getuid())) {
       home = self->home;
     } else {
       return std::string(path);
     }
   } else {
-    auto named = accounts::user_named(std::string(user));
+    auto named = nss::user_named(std::string(user));
     if (!named) return std::string(path);
     home = named->home;
   }

@@ -33,7 +33,7 @@
 #include "process/supervisor.hpp"
 #include "rpc/api.hpp"
 #include "sockets/socket_store.hpp"
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 #include "xmlrpc/codec.hpp"
 
 extern char** environ;
@@ -191,8 +191,8 @@ Status drop_privileges(const config::SupervisordConfig& s) {
     return Error{"Can't drop privilege as nonroot user"};
   }
   gid_t gid = s.gid ? *s.gid : 0;
-  if (auto user = accounts::user_with_id(*s.uid)) {
-    std::vector<gid_t> groups = accounts::group_list(user->name, gid);
+  if (auto user = nss::user_with_id(*s.uid)) {
+    std::vector<gid_t> groups = nss::group_list(user->name, gid);
     if (::setgroups(groups.size(), groups.data()) != 0)
       return Error{std::string("Could not set groups of effective user: ") + std::strerror(errno)};
   }

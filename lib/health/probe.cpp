@@ -17,6 +17,7 @@
 
 #include "logging/pipe_reader.hpp"
 #include "spawn/spawner.hpp"
+#include "util/nss.hpp"
 
 namespace sup::health {
 
@@ -39,6 +40,7 @@ struct NetProbe : std::enable_shared_from_this<NetProbe> {
   // The status line must fit in 8 KiB: a peer that never sends CRLF fails fast.
   NetProbe(asio::io_context& io) : resolver(io), socket(io), timer(io), response(8192) {}
   tcp::resolver resolver;
+  std::vector<tcp::endpoint> endpoints_;
   tcp::socket socket;
   asio::steady_timer timer;
   asio::streambuf response;
@@ -67,16 +69,30 @@ struct NetProbe : std::enable_shared_from_this<NetProbe> {
       if (!ec) self->finish(false, timeout_text(timeout));
     });
     resolver.async_resolve(host, std::to_string(port),
-                           [self](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+                           [self, host, port](const boost::system::error_code& ec,
+                                              tcp::resolver::results_type results) {
                              if (self->finished) return;
-                             if (ec) return self->finish(false, "cannot resolve: " + ec.message());
-                             self->connect(results);
+                             std::vector<tcp::endpoint> endpoints;
+                             for (const auto& r : results) endpoints.push_back(r.endpoint());
+                             // A name only NSS sources a static daemon can't load know
+                             // (util/nss.hpp); rare, so asked synchronously.
+                             if (ec)
+                               for (const std::string& addr : nss::host_addresses_elsewhere(host)) {
+                                 boost::system::error_code bad;
+                                 auto ip = asio::ip::make_address(addr, bad);
+                                 if (!bad) endpoints.emplace_back(ip, static_cast<unsigned short>(port));
+                               }
+                             if (endpoints.empty())
+                               return self->finish(false, "cannot resolve: " +
+                                                              (ec ? ec.message() : std::string("no address")));
+                             self->connect(std::move(endpoints));
                            });
   }
 
-  void connect(const tcp::resolver::results_type& results) {
+  void connect(std::vector<tcp::endpoint> endpoints) {
     auto self = shared_from_this();
-    asio::async_connect(socket, results, [self](const boost::system::error_code& ec, const tcp::endpoint&) {
+    endpoints_ = std::move(endpoints);
+    asio::async_connect(socket, endpoints_, [self](const boost::system::error_code& ec, const tcp::endpoint&) {
       if (self->finished) return;
       if (ec) return self->finish(false, ec.message());
       if (!self->http) return self->finish(true, "connected");

@@ -8,6 +8,7 @@
 // are serialised by hand into a write queue: Beast parses, we write.
 #include "http/server.hpp"
 #include "http/request_parse.hpp"
+#include "util/nss.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -1042,10 +1043,23 @@ sup::Status HttpServer::listen_inet(const config::HttpServerConfig& cfg) {
     error_code ec;
     asio::ip::tcp::resolver resolver(state_->io);
     auto results = resolver.resolve(cfg.host, std::to_string(cfg.port), ec);
-    if (ec || results.empty())
-      return sup::Error{"Cannot open an HTTP server: cannot resolve host '" + cfg.host + "': " +
-                        (ec ? ec.message() : std::string("no address"))};
-    ep = results.begin()->endpoint();
+    if (!ec && !results.empty()) {
+      ep = results.begin()->endpoint();
+    } else {
+      // A name only NSS sources a static daemon can't load know (util/nss.hpp).
+      bool found = false;
+      for (const std::string& addr : sup::nss::host_addresses_elsewhere(cfg.host)) {
+        error_code bad;
+        auto ip = asio::ip::make_address(addr, bad);
+        if (bad) continue;
+        ep = asio::ip::tcp::endpoint(ip, static_cast<unsigned short>(cfg.port));
+        found = true;
+        break;
+      }
+      if (!found)
+        return sup::Error{"Cannot open an HTTP server: cannot resolve host '" + cfg.host + "': " +
+                          (ec ? ec.message() : std::string("no address"))};
+    }
   }
   auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(state_->io);
   error_code ec;

@@ -1,5 +1,7 @@
 #include "sockets/socket_store.hpp"
 
+#include "util/nss.hpp"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -67,6 +69,18 @@ Result<int> SocketStore::open(const std::string& key, const SocketAddress& a, co
     addrinfo* res = nullptr;
     std::string port = std::to_string(a.port);
     int rc = ::getaddrinfo(any ? nullptr : a.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0 && !any) {
+      // A name only NSS sources a static daemon can't load know (util/nss.hpp).
+      addrinfo numeric = hints;
+      numeric.ai_flags |= AI_NUMERICHOST;
+      for (const std::string& addr : nss::host_addresses_elsewhere(a.host)) {
+        res = nullptr;
+        if (::getaddrinfo(addr.c_str(), port.c_str(), &numeric, &res) == 0 && res) {
+          rc = 0;
+          break;
+        }
+      }
+    }
     if (rc != 0 || !res) return Error{"could not resolve " + key + ": " + ::gai_strerror(rc)};
     // The first address (IPv4 first for "*" and names with both families).
     addrinfo* ai = res;

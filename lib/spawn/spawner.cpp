@@ -1,6 +1,6 @@
 #include "spawn/spawner.hpp"
 
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -294,7 +294,7 @@ Result<SpawnedChild> spawn_child(const SpawnSpec& spec, const std::string& proce
 
   // initgroups' work, done here: the child can't look users up.
   std::vector<gid_t> groups;
-  if (spec.uid) groups = accounts::group_list(spec.user, spec.gid ? *spec.gid : 0);
+  if (spec.uid) groups = nss::group_list(spec.user, spec.gid ? *spec.gid : 0);
 
   ChildArgs args;
   args.spec = &spec;

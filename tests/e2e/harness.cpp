@@ -719,6 +719,22 @@ bool dechunk(std::string_view in, std::string* out) {
 
 }  // namespace
 
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 HttpResponse http_request(const std::string& address, const std::string& method, const std::string& target,
                           const std::vector<std::pair<std::string, std::string>>& extra_headers, Millis deadline) {
   HttpResponse res;

@@ -188,6 +188,9 @@ struct HttpResponse {
 HttpResponse http_request(const std::string& address, const std::string& method, const std::string& target,
                           const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
                           Millis deadline = kDeadline);
+// A loopback TCP port that was free a moment ago (bound to port 0, then
+// released).
+int free_port();
 // "Basic <base64(user:password)>".
 std::string basic_auth(const std::string& user, const std::string& password);
 

@@ -207,7 +207,7 @@ namespace {
 
 // Runs "$NSS_TEST_REAL args..." in a private mount namespace whose
 // /etc/nsswitch.conf lists a source no glibc has ("ghostdb"), with a fake
-// getent(1) first in PATH that knows one user and two groups.
+// getent(1) first in PATH that knows one user, two groups and a host.
 constexpr const char* kNssWrapper = R"(#!/bin/sh
 exec unshare --mount --propagation private /bin/sh -c '
 set -e
@@ -221,6 +221,7 @@ case "$1 $2" in
   "passwd ghost"|"passwd 4321") echo "ghost:x:4321:4321:Ghost:/nonexistent:/bin/sh" ;;
   "group ghosts"|"group 4322") echo "ghosts:x:4322:ghost" ;;
   "initgroups ghost") echo "ghost                4322 4323" ;;
+  "ahosts ghosthost") printf "127.0.0.1       STREAM ghosthost\n127.0.0.1       DGRAM  \n" ;;
   *) exit 2 ;;
 esac
 )";
@@ -232,7 +233,7 @@ bool statically_linked(const std::string& binary) {
 
 }  // namespace
 
-TEST_CASE("the static daemon asks getent(1) for users and groups its built-in NSS sources don't know") {
+TEST_CASE("the static daemon asks getent(1) for users, groups and hosts its built-in NSS sources don't know") {
   const std::string real = supervisord_path();
   if (!statically_linked(real)) {
     MESSAGE("skipped: a dynamically linked daemon asks every NSS source itself (sanitizer builds)");
@@ -246,7 +247,7 @@ TEST_CASE("the static daemon asks getent(1) for users and groups its built-in NS
   TempDir dir;
   ::mkdir(dir.file("bin").c_str(), 0755);
   write_file(dir.file("bin/getent"), kFakeGetent, 0755);
-  write_file(dir.file("nsswitch.conf"), "passwd: files ghostdb\ngroup: files ghostdb\nhosts: files dns\n");
+  write_file(dir.file("nsswitch.conf"), "passwd: files ghostdb\ngroup: files ghostdb\nhosts: files dns ghostdb\n");
   write_file(dir.file("wrapper"), kNssWrapper, 0755);
   ::setenv("NSS_TEST_DIR", dir.path().c_str(), 1);
   ::setenv("NSS_TEST_REAL", real.c_str(), 1);
@@ -258,6 +259,12 @@ TEST_CASE("the static daemon asks getent(1) for users and groups its built-in NS
 
   SUBCASE("user= names a user only getent knows: the child runs with its ids and groups") {
     CHECK(ids_seen_by_child(dir, "ghost") == "4321\n4321\n4321 4322 4323\n");
+  }
+  SUBCASE("an inet_http_server host only getent knows is served") {
+    const int port = free_port();
+    Daemon d(dir, "[inet_http_server]\nport=ghosthost:" + std::to_string(port) + "\n");
+    d.start();
+    CHECK(http_request("127.0.0.1:" + std::to_string(port), "GET", "/healthz").status == 200);
   }
   SUBCASE("a user nobody knows is a config error naming it") {
     Daemon d(dir, R"(

@@ -13,22 +13,7 @@
 
 namespace e2e::health {
 
-// A port that was free a moment ago (bound to port 0, then released).
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind failed");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using e2e::free_port;
 
 // Writes <dir>/server.py: `server.py PORT [DELAY]` serves GET /healthz with
 // 200 after sleeping DELAY seconds; while <dir>/hang exists it accepts

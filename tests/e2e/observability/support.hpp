@@ -18,22 +18,7 @@ namespace obs {
 inline constexpr const char* kUser = "alice";
 inline constexpr const char* kPassword = "s3cret";
 
-// A port nothing listens on right now (the kernel's choice).
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind failed");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using e2e::free_port;
 
 inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))

@@ -41,18 +41,6 @@ std::string subst(std::string s, const std::string& from, const std::string& to)
   return s;
 }
 
-// A port nothing listens on right now (the kernel's choice).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
 
 // One HTTP/1.0 GET on a new connection. Returns the status code, or 0 for a
 // connection error (refused, reset, timeout, no complete answer).

@@ -1,11 +1,11 @@
-// lib/util/accounts: which nsswitch.conf lines send a static daemon to
+// lib/util/nss: which nsswitch.conf lines send a static daemon to
 // getent(1), and how getent's answers are read.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 
-using namespace sup::accounts;
+using namespace sup::nss;
 
 TEST_CASE("nsswitch.conf: only sources other than files need getent") {
   const char* debian = "# /etc/nsswitch.conf\n\npasswd:         files systemd\ngroup:          files systemd\n"
@@ -22,9 +22,13 @@ TEST_CASE("nsswitch.conf: only sources other than files need getent") {
   CHECK(lists_external_sources("\tgroup :\tfiles\tldap\r\n", "group"));
   CHECK_FALSE(lists_external_sources("groups: ldap\n", "group"));
   CHECK_FALSE(lists_external_sources("", "passwd"));
+  // dns is built in for hosts only.
+  CHECK_FALSE(lists_external_sources(debian, "hosts"));
+  CHECK(lists_external_sources("hosts: files mdns4_minimal [NOTFOUND=return] dns myhostname\n", "hosts"));
+  CHECK(lists_external_sources("passwd: files dns\n", "passwd"));
 }
 
-TEST_CASE("getent's passwd, group and initgroups lines") {
+TEST_CASE("getent's passwd, group, initgroups and ahosts lines") {
   auto u = parse_passwd_line("ghost:x:4321:4322:The Ghost,,,:/home/ghost:/bin/sh\n");
   REQUIRE(u);
   CHECK(u->name == "ghost");
@@ -40,6 +44,10 @@ TEST_CASE("getent's passwd, group and initgroups lines") {
 
   CHECK(parse_initgroups_line("ghost                4322 27 100\n") == std::vector<gid_t>{4322, 27, 100});
   CHECK(parse_initgroups_line("ghost\n").empty());
+
+  CHECK(parse_ahosts("::1             STREAM localhost\n::1             DGRAM  \n127.0.0.1       STREAM \n") ==
+        std::vector<std::string>{"::1", "127.0.0.1"});
+  CHECK(parse_ahosts("").empty());
 }
 
 TEST_CASE("lookups in a dynamically linked program are glibc's") {

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sup::accounts {
+namespace sup::nss {
 
 struct User {
   std::string name;
@@ -40,11 +40,19 @@ bool group_exists(gid_t gid);
 // a member (getgrouplist order), without repeats.
 std::vector<gid_t> group_list(const std::string& user, gid_t gid);
 
+// Addresses (numeric, in getent's order, without repeats) of a host name
+// that getaddrinfo could not resolve: in a daemon restricted to the
+// built-in sources, asked of `getent ahosts` when nsswitch.conf lists host
+// sources besides files and dns (myhostname, mdns, resolve...); empty
+// otherwise.
+std::vector<std::string> host_addresses_elsewhere(const std::string& host);
+
 // See the top of this file. Call before any lookup, from the main thread.
 void use_builtin_sources_only();
 
 // Exposed for tests: does the nsswitch.conf text list, for database db, a
-// source that a static glibc doesn't have built in (anything but files)?
+// source that a static glibc doesn't have built in (anything but files,
+// and dns for hosts)?
 bool lists_external_sources(std::string_view nsswitch_conf, std::string_view db);
 
 // Exposed for tests: one line of `getent passwd` / `getent group` /
@@ -52,5 +60,6 @@ bool lists_external_sources(std::string_view nsswitch_conf, std::string_view db)
 std::optional<User> parse_passwd_line(std::string_view line);
 std::optional<gid_t> parse_group_line_gid(std::string_view line);
 std::vector<gid_t> parse_initgroups_line(std::string_view line);
+std::vector<std::string> parse_ahosts(std::string_view out);
 
-}  // namespace sup::accounts
+}  // namespace sup::nss

@@ -1,4 +1,4 @@
-#include "util/accounts.hpp"
+#include "util/nss.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace sup::accounts {
+namespace sup::nss {
 namespace {
 
 bool g_builtin_only = false;
@@ -140,7 +140,7 @@ bool lists_external_sources(std::string_view conf, std::string_view db) {
       }
       std::size_t end = rest.find_first_of(" \t\r[", i);
       std::string_view source = rest.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
-      if (source != "files") return true;
+      if (source != "files" && !(source == "dns" && (db == "hosts" || db == "networks"))) return true;
       i = end == std::string_view::npos ? rest.size() : end;
     }
     return false;
@@ -183,6 +183,25 @@ std::vector<gid_t> parse_initgroups_line(std::string_view line) {
     i = end == std::string_view::npos ? line.size() : end;
   }
   return out;
+}
+
+std::vector<std::string> parse_ahosts(std::string_view out) {
+  // "ADDRESS  STREAM|DGRAM|RAW  [name]" per line.
+  std::vector<std::string> addrs;
+  while (!out.empty()) {
+    std::string_view line = first_line(out);
+    out.remove_prefix(std::min(out.size(), line.size() + 1));
+    std::size_t end = line.find_first_of(" \t");
+    std::string addr(line.substr(0, end));
+    if (!addr.empty() && std::find(addrs.begin(), addrs.end(), addr) == addrs.end()) addrs.push_back(addr);
+  }
+  return addrs;
+}
+
+std::vector<std::string> host_addresses_elsewhere(const std::string& host) {
+  if (host.empty() || !external("hosts")) return {};
+  auto out = getent({"ahosts", host});
+  return out ? parse_ahosts(*out) : std::vector<std::string>{};
 }
 
 std::optional<User> user_named(const std::string& name) {
@@ -247,4 +266,4 @@ void use_builtin_sources_only() {
   ::__nss_configure_lookup("hosts", "files dns");
 }
 
-}  // namespace sup::accounts
+}  // namespace sup::nss
