@@ -15,26 +15,28 @@
 
 namespace sup::config {
 
-enum class AutoRestart { False, Unexpected, True };
+// One byte each, like the other enums and bools of ProcessConfig, packed
+// together at its end: a ProcessConfig exists per program (issue 7).
+enum class AutoRestart : std::uint8_t { False, Unexpected, True };
 
 // A log destination as supervisord understands stdout_logfile/stderr_logfile.
 struct LogTarget {
-  enum class Kind { None, Auto, File, Syslog };
-  Kind kind = Kind::Auto;
+  enum class Kind : std::uint8_t { None, Auto, File, Syslog };
   std::string path;  // Kind::File: expanded absolute or given path; Kind::Auto: filled in when the group is added
   std::int64_t maxbytes = 50 * 1024 * 1024;
-  int backups = 10;
   std::int64_t capture_maxbytes = 0;
+  int backups = 10;
+  Kind kind = Kind::Auto;
   bool events_enabled = false;
   bool syslog = false;
   bool operator==(const LogTarget&) const = default;
 };
 
 // Issue 5 (beyond supervisord): how BACKOFF delays grow.
-enum class Backoff { Linear, Exponential };
+enum class Backoff : std::uint8_t { Linear, Exponential };
 // When STARTING becomes RUNNING: after startsecs (supervisord), at the first
 // passing health check, or on the child's sd_notify READY=1.
-enum class Readiness { Startsecs, Healthcheck, Notify };
+enum class Readiness : std::uint8_t { Startsecs, Healthcheck, Notify };
 
 // healthcheck= parsed: http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND ARGS.
 struct HealthCheck {
@@ -50,87 +52,91 @@ struct HealthCheck {
 
 // One process after numprocs expansion (supervisord's ProcessConfig).
 struct ProcessConfig {
+  // Strings, vectors and the like first, then ints, then one-byte fields:
+  // no padding between them (issue 7: a ProcessConfig per program).
   std::string name;          // process_name after expansion
   std::string group;         // group name (program name, or [group:x] name)
   std::string program;       // the [program:x] section name's x
   std::string command;       // command after expansion, unsplit (for getAllConfigInfo)
   std::vector<std::string> argv;  // command split shell-like; argv[0] as written
-  int priority = 999;
-  bool autostart = true;
-  AutoRestart autorestart = AutoRestart::Unexpected;
-  int startsecs = 1;
-  int startretries = 3;
   std::vector<int> exitcodes{0};
-  int stopsignal = 15;  // SIGTERM
-  int stopwaitsecs = 10;
-  bool stopasgroup = false;
-  bool killasgroup = false;
-  std::optional<uid_t> uid;      // user= resolved
-  std::optional<gid_t> gid;      // primary group of user=
   std::string user;              // user= as written (name), empty if unset
-  bool redirect_stderr = false;
   LogTarget stdout_log;
   LogTarget stderr_log;
   // environment= of the program, layered over [supervisord] environment=,
   // layered over the daemon's own environment when spawning.
   std::vector<std::pair<std::string, std::string>> environment;
   std::string directory;         // empty: inherit
-  std::optional<mode_t> umask;   // unset: inherit
   std::string serverurl = "AUTO";
   // Options beyond supervisord (issues 5, 6) are added here as they land.
   // socket= (issue 6): listening sockets the daemon binds once, keeps open
   // across restarts and passes as fd 3, 4, ... (canonical "tcp://host:port",
   // "tcp://[v6]:port" or "unix:///path"; see sockets/address.hpp).
   std::vector<std::string> sockets;
-  int socket_backlog = 0;              // 0: the system maximum (net.core.somaxconn)
+  // depends_on= (issue 5): program names and "group:*" entries, as written
+  // (validated by the loader: every name exists and there is no cycle).
+  std::vector<std::string> depends_on;
+  // Issue 5, health checks and readiness.
+  Boxed<HealthCheck> healthcheck;       // on the heap only when set (issue 7)
+  Boxed<std::map<std::string, std::string>> extra;  // unrecognised keys, kept verbatim (on the heap only when any)
+
+  std::optional<uid_t> uid;      // user= resolved
+  std::optional<gid_t> gid;      // primary group of user=
+  std::optional<mode_t> umask;   // unset: inherit
   std::optional<uid_t> socket_uid;     // socket_owner= (unix sockets)
   std::optional<gid_t> socket_gid;
   std::optional<mode_t> socket_mode;   // socket_mode= (unix sockets)
-  bool socket_as_stdin = false;        // [fcgi-program:x]: the one socket is fd 0, not fd 3
+  int priority = 999;
+  int startsecs = 1;
+  int startretries = 3;
+  int stopsignal = 15;  // SIGTERM
+  int stopwaitsecs = 10;
+  int socket_backlog = 0;              // 0: the system maximum (net.core.somaxconn)
   // Issue 5, restarts. Defaults keep supervisord's behaviour.
   int restart_delay = 0;                  // seconds before restarting a process that exited from RUNNING
-  Backoff backoff = Backoff::Linear;      // delay growth of BACKOFF retries
   int backoff_max = 60;                   // exponential: cap of the delay, seconds
   int backoff_reset = 600;                // exponential: a RUNNING process that crashes sooner grows the delay
   int restart_limit_count = 0;            // restart_limit=N/SECONDS; 0 = off
   int restart_limit_window = 0;
-  // Issue 5, health checks and readiness.
-  Boxed<HealthCheck> healthcheck;       // on the heap only when set (issue 7)
   int healthcheck_interval = 10;
   int healthcheck_timeout = 5;
   int healthcheck_retries = 3;
   int healthcheck_start_period = 0;
+  int watchdog_sec = 0;                   // ready=notify: WATCHDOG=1 required this often; 0 = off
+
+  bool autostart = true;
+  AutoRestart autorestart = AutoRestart::Unexpected;
+  bool stopasgroup = false;
+  bool killasgroup = false;
+  bool redirect_stderr = false;
+  bool socket_as_stdin = false;        // [fcgi-program:x]: the one socket is fd 0, not fd 3
+  Backoff backoff = Backoff::Linear;      // delay growth of BACKOFF retries
   bool healthcheck_restart = true;        // healthcheck_action=restart (false: none)
   Readiness ready = Readiness::Startsecs;
-  int watchdog_sec = 0;                   // ready=notify: WATCHDOG=1 required this often; 0 = off
-  // depends_on= (issue 5): program names and "group:*" entries, as written
-  // (validated by the loader: every name exists and there is no cycle).
-  std::vector<std::string> depends_on;
   // critical= (issue 8): when this process goes FATAL or exits from RUNNING
   // without a stop request, the daemon stops everything and exits non-zero.
   bool critical = false;
-  Boxed<std::map<std::string, std::string>> extra;  // unrecognised keys, kept verbatim (on the heap only when any)
 
   bool operator==(const ProcessConfig&) const = default;
 };
 
 // A process group: a [program:x] (homogeneous, numprocs processes) or a
 // [group:x] (heterogeneous, several programs).
-enum class GroupKind { Program, EventListener, FcgiProgram };
+enum class GroupKind : std::uint8_t { Program, EventListener, FcgiProgram };
 
 struct GroupConfig {
   std::string name;
+  std::vector<ProcessConfig> processes;  // in config order
+  // [eventlistener:x] only: events= (upper-cased, first-seen order), buffer_size=, result_handler=.
+  std::vector<std::string> events;
+  std::string result_handler;
+  int buffer_size = 10;
   int priority = 999;
   bool heterogeneous = false;
-  std::vector<ProcessConfig> processes;  // in config order
   // Where the group came from: [program:x]/[group:x] (Program),
   // [eventlistener:x] or [fcgi-program:x]. fcgi socket options are in each
   // ProcessConfig.extra ("socket", "socket_backlog", "socket_owner", "socket_mode").
   GroupKind kind = GroupKind::Program;
-  // [eventlistener:x] only: events= (upper-cased, first-seen order), buffer_size=, result_handler=.
-  std::vector<std::string> events;
-  int buffer_size = 10;
-  std::string result_handler;
   bool operator==(const GroupConfig&) const = default;
 };
 

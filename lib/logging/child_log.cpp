@@ -121,9 +121,9 @@ std::string strip_ansi_escapes(std::string_view data, bool* in_sequence) {
 ChannelLog::ChannelLog(const config::LogTarget& target, std::string process_name, std::string_view channel,
                        bool strip_ansi)
     : process_name_(std::move(process_name)),
-      stderr_(channel == "stderr"),
       maxbytes_(target.maxbytes),
       backups_(target.backups),
+      stderr_(channel == "stderr"),
       syslog_(target.syslog || target.kind == config::LogTarget::Kind::Syslog),
       strip_ansi_(strip_ansi) {
   using Kind = config::LogTarget::Kind;

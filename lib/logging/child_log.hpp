@@ -71,10 +71,11 @@ class ChannelLog {
   sup::Status open_file();
 
   std::string process_name_;
-  bool stderr_;  // the channel: stderr, else stdout (no string per log: issue 7)
   std::string path_;  // until a file is open (then file_->path(): one copy per log, issue 7)
   std::int64_t maxbytes_;
   int backups_;
+  int next_follower_ = 1;
+  bool stderr_;  // the channel: stderr, else stdout (no string per log: issue 7)
   bool syslog_;
   bool strip_ansi_;
   bool has_file_ = false;   // File or Auto target
@@ -84,7 +85,6 @@ class ChannelLog {
   std::uint64_t dropped_earlier_ = 0;  // before the current file_, or while none opens
   RotatingFile::ErrorCallback on_error_;
   std::vector<std::pair<int, Follower>> followers_;  // by id; rarely more than one
-  int next_follower_ = 1;
 };
 
 // Removes ANSI CSI sequences the way supervisord's stripEscapes does: from

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,7 +104,7 @@ class Process {
   int backoff() const { return backoff_; }
 
   // Issue 5: health checks, readiness and restart history.
-  enum class Health { None, Starting, Healthy, Unhealthy };
+  enum class Health : std::uint8_t { None, Starting, Healthy, Unhealthy };
   Health health() const { return health_; }
   const std::string& health_detail() const { return health_detail_; }  // last probe's result, "" before any
   // Automatic restarts so far (autorestart, BACKOFF retries, health restarts).
@@ -178,36 +179,38 @@ class Process {
   Runtime& rt_;
   ProcessHost& host_;
 
-  ProcessState state_ = ProcessState::Stopped;
-  pid_t pid_ = 0;
+  // Pointers and 8-byte fields, then 4-byte ones, then one-byte ones: no
+  // padding between them (issue 7: a Process per program).
   double laststart_ = 0;       // wall clock, for getProcessInfo
   double laststop_ = 0;
   TimePoint started_at_{};     // steady clock, for startsecs
   TimePoint delay_{};          // backoff retry time or SIGKILL deadline
-  int backoff_ = 0;
-  std::string spawnerr_;
-  int exitstatus_ = 0;
-  ExitStatus last_exit_;
-  bool exit_expected_ = true;  // of the last exit from RUNNING
-  std::unique_ptr<Timer> timer_;
-  // Issue 5 state.
   TimePoint restart_at_{};        // EXITED: restart_delay / crash backoff deadline
-  int crash_streak_ = 0;          // exponential: quick crashes of RUNNING in a row
-  int restarts_ = 0;
+  std::string spawnerr_;
+  std::unique_ptr<Timer> timer_;
   std::vector<TimePoint> restart_times_;  // within restart_limit's window
-  bool health_restart_ = false;   // STOPPING because unhealthy: start again once stopped
-  bool start_failed_ = false;     // STOPPING because never ready: BACKOFF once stopped
-  Health health_ = Health::None;
   std::string health_detail_;
-  int health_failures_ = 0;       // consecutive
   std::unique_ptr<Timer> health_timer_;  // only with a healthcheck= (issue 7: memory per program)
   std::unique_ptr<health::ProbeHandle> probe_;
-  unsigned jitter_seed_ = 0;
   std::unique_ptr<health::NotifyListener> notify_;  // ready=notify, while the child lives
   std::string notify_status_;
   std::unique_ptr<Timer> watchdog_timer_;  // only with watchdog_sec=
+  ExitStatus last_exit_;
+  ProcessState state_ = ProcessState::Stopped;
+  pid_t pid_ = 0;
+  int backoff_ = 0;
+  int exitstatus_ = 0;
+  int crash_streak_ = 0;          // exponential: quick crashes of RUNNING in a row
+  int restarts_ = 0;
+  int health_failures_ = 0;       // consecutive
+  unsigned jitter_seed_ = 0;
+  Health health_ = Health::None;
+  bool exit_expected_ = true;  // of the last exit from RUNNING
+  bool health_restart_ = false;   // STOPPING because unhealthy: start again once stopped
+  bool start_failed_ = false;     // STOPPING because never ready: BACKOFF once stopped
 
   UniqueFd stdin_fd_;
+  unsigned next_watch_id_ = 0;
   std::unique_ptr<logging::ChannelLog> stdout_log_;
   std::unique_ptr<logging::ChannelLog> stderr_log_;
   // Output watches of this and earlier spawns; each lives until its pipe's
@@ -217,7 +220,6 @@ class Process {
     std::unique_ptr<OutputWatch> watch;
   };
   std::vector<Watch> watches_;
-  unsigned next_watch_id_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -10,22 +10,9 @@
 
 namespace sup {
 
-ProcessGroup::ProcessGroup(const config::GroupConfig& config) : config_(config) {
-  config_.processes.clear();
-  config_.processes.shrink_to_fit();
-}
+ProcessGroup::ProcessGroup(std::shared_ptr<const config::GroupConfig> config) : config_(std::move(config)) {}
 
-config::GroupConfig ProcessGroup::config() const {
-  config::GroupConfig gc = config_;
-  gc.processes.reserve(config_order_.size());
-  for (const Process* p : config_order_) gc.processes.push_back(p->config());
-  return gc;
-}
-
-void ProcessGroup::add(std::unique_ptr<Process> p) {
-  config_order_.push_back(p.get());
-  processes_.push_back(std::move(p));
-}
+void ProcessGroup::add(std::unique_ptr<Process> p) { processes_.push_back(std::move(p)); }
 
 void ProcessGroup::sort() {
   std::stable_sort(processes_.begin(), processes_.end(), [](const auto& a, const auto& b) {
@@ -122,7 +109,7 @@ std::shared_ptr<const config::GroupConfig> Supervisor::find_configured(const std
 
 std::unique_ptr<ProcessGroup> Supervisor::make_group(const std::shared_ptr<const config::GroupConfig>& shared) {
   const config::GroupConfig& gc = *shared;
-  auto group = std::make_unique<ProcessGroup>(gc);
+  auto group = std::make_unique<ProcessGroup>(shared);
   for (const auto& pc : gc.processes) {
     // Shares the group's copy (aliasing: keeps the whole group alive).
     auto proc = std::make_unique<Process>(std::shared_ptr<const config::ProcessConfig>(shared, &pc), rt_, *this);

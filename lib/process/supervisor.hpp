@@ -30,14 +30,14 @@ class SocketStore;
 
 class ProcessGroup {
  public:
-  // Keeps the group's own settings; each process keeps its ProcessConfig
-  // (one copy per process: memory per program matters at 1000 programs).
-  explicit ProcessGroup(const config::GroupConfig& config);
+  // Shares the configuration its processes were made from (each process's
+  // ProcessConfig points into it): no copy per group (issue 7).
+  explicit ProcessGroup(std::shared_ptr<const config::GroupConfig> config);
   // The group's configuration as loaded (processes in config order), for
   // reread's diff against a fresh configuration.
-  config::GroupConfig config() const;
-  const std::string& name() const { return config_.name; }
-  int priority() const { return config_.priority; }
+  const config::GroupConfig& config() const { return *config_; }
+  const std::string& name() const { return config_->name; }
+  int priority() const { return config_->priority; }
   // Adds a process; call in config order.
   void add(std::unique_ptr<Process> p);
   // Sorts processes by (priority, name).
@@ -52,9 +52,8 @@ class ProcessGroup {
   std::vector<Process*> unstopped() const;
 
  private:
-  config::GroupConfig config_;  // without processes
+  std::shared_ptr<const config::GroupConfig> config_;
   std::vector<std::unique_ptr<Process>> processes_;
-  std::vector<const Process*> config_order_;
 };
 
 class Supervisor : public ProcessHost {
