@@ -1,4 +1,5 @@
-// User and group lookups (passwd, group, initgroups databases).
+// Name service lookups: users and groups (passwd, group, initgroups) and,
+// as a fallback, host names (ahosts).
 //
 // The shipped daemon is linked statically (issue 7: its resident memory),
 // and a statically linked glibc cannot load the NSS modules that
@@ -10,7 +11,9 @@
 // that loads whatever nsswitch.conf lists. Group memberships are asked of
 // `getent initgroups` when nsswitch.conf lists sources besides files for
 // groups; those answers are kept for a minute (as nscd would), so that
-// respawning a program stays cheap.
+// respawning a program stays cheap. A host name that files and dns don't
+// resolve is asked of `getent ahosts` when nsswitch.conf lists other host
+// sources (host_addresses_elsewhere, used where the daemon resolves).
 // In a dynamically linked program (the client, the tests) every lookup is
 // glibc's own, through every source.
 #pragma once
