@@ -242,7 +242,8 @@ std::vector<gid_t> group_list(const std::string& user, gid_t gid) {
   // A lookup that failed otherwise: gid alone.
   groups.resize(r >= 0 && n > 0 ? static_cast<std::size_t>(n) : 0);
   if (groups.empty()) groups.push_back(gid);
-  if (external("group") || external("initgroups")) {
+  const std::string conf = g_builtin_only ? read_file("/etc/nsswitch.conf") : std::string();
+  if (lists_external_sources(conf, "group") || lists_external_sources(conf, "initgroups")) {
     struct Cached {
       std::chrono::steady_clock::time_point at;
       std::vector<gid_t> gids;
